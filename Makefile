@@ -1,0 +1,33 @@
+# Two commands for a fresh machine (see README):  make demo   |   make test
+PYTHON ?= python3.11
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+WORK   ?= work
+SIZE   ?= small
+PYTEST_ARGS ?=
+
+.PHONY: env demo test test-all bench clean
+env: $(VENV)/.xlgen-env
+
+$(VENV)/.xlgen-env: setup.py constraints.txt third_party/fairseq-0.12.2-xlgen.patch third_party/install_fairseq.sh
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip setuptools wheel
+	$(PY) -m pip install --quiet -c constraints.txt torch==2.13.0 numpy cython
+	bash third_party/install_fairseq.sh $(PY)
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[test]"
+	$(PY) -c "import torch, fairseq, fairseq_xlgen; print('torch', torch.__version__, '| fairseq', fairseq.__version__)"
+	touch $@
+
+# Main job on the embedded default data: synthetic benchmark + tiny mBART -> finetune -> generate -> scores
+demo: env
+	PATH=$(abspath $(VENV))/bin:$$PATH bash examples/demo/run.sh $(WORK)/demo $(SIZE)
+
+# Fast suite (what CI runs); slow end-to-end tests are included, marked `slow`
+test: env
+	$(PY) -m pytest -q $(PYTEST_ARGS) tests
+
+bench: env
+	PATH=$(abspath $(VENV))/bin:$$PATH $(PY) -m bench.run_all
+
+clean:
+	rm -rf $(WORK) .pytest_cache

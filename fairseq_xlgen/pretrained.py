@@ -1,0 +1,100 @@
+"""Loading the public pretrained models (mbart.cc25, xlmr.base, xlmr.large) and checking them.
+
+The same functions load the real downloads and the tiny fixtures built by
+:mod:`fairseq_xlgen.data.pretrained_fixtures`, which share their on-disk format:
+
+* ``mbart.cc25/``: ``model.pt`` (fairseq ``args`` namespace, ``multilingual_denoising`` task),
+  ``dict.txt`` and ``sentence.bpe.model``. Language tokens ``[xx_YY]`` are appended to the
+  dictionary in ``--langs`` order, then ``<mask>``.
+* ``xlmr.base/`` and ``xlmr.large/``: ``model.pt`` (``masked_lm`` task, legacy
+  ``decoder.sentence_encoder.*`` keys), ``dict.txt`` and ``sentencepiece.bpe.model``;
+  ``<mask>`` is appended to the dictionary.
+"""
+import os
+from dataclasses import dataclass
+
+#: The 25 languages of mbart.cc25 in pretraining order; all must be passed as ``--langs``.
+MBART_CC25_LANGS = (
+    "ar_AR,cs_CZ,de_DE,en_XX,es_XX,et_EE,fi_FI,fr_XX,gu_IN,hi_IN,it_IT,ja_XX,kk_KZ,ko_KR,"
+    "lt_LT,lv_LV,my_MM,ne_NP,nl_XX,ro_RO,ru_RU,si_LK,tr_TR,vi_VN,zh_CN"
+).split(",")
+
+#: mBART's finetuning flags that must accompany ``--arch mbart_*`` (store_true flags).
+MBART_ARCH_FLAGS = ("--layernorm-embedding", "--encoder-normalize-before", "--decoder-normalize-before")
+
+
+class PretrainedModelError(ValueError):
+    """A pretrained model directory is incomplete or does not match its dictionary."""
+
+
+@dataclass(frozen=True)
+class PretrainedLayout:
+    """File names of one pretrained model family."""
+
+    family: str
+    spm_file: str
+    task: str
+
+    def paths(self, model_dir):
+        return {name: os.path.join(model_dir, name) for name in ("model.pt", "dict.txt", self.spm_file)}
+
+
+MBART_LAYOUT = PretrainedLayout("mbart", "sentence.bpe.model", "multilingual_denoising")
+XLMR_LAYOUT = PretrainedLayout("xlmr", "sentencepiece.bpe.model", "masked_lm")
+
+
+def check_model_dir(model_dir, layout):
+    """Raise a one-line :class:`PretrainedModelError` naming the first missing file."""
+    for name, path in layout.paths(model_dir).items():
+        if not os.path.isfile(path):
+            raise PretrainedModelError(
+                f"{path}: missing; a {layout.family} model directory needs model.pt, dict.txt "
+                f"and {layout.spm_file} (download the official archive or run xlgen-make-fixtures)"
+            )
+
+
+def count_dictionary_lines(dict_path):
+    with open(dict_path, encoding="utf-8") as f:
+        return sum(1 for line in f if line.strip())
+
+
+def expected_vocab_size(dict_path, layout, langs=MBART_CC25_LANGS):
+    """Rows of the embedding matrix: 4 specials + dict.txt (+ language tokens) + ``<mask>``."""
+    size = 4 + count_dictionary_lines(dict_path) + 1
+    return size + len(langs) if layout is MBART_LAYOUT else size
+
+
+def load_pretrained(model_dir, layout, **overrides):
+    """Load with fairseq's hub loader (``BARTModel``/``XLMRModel.from_pretrained``), checked first."""
+    from fairseq import checkpoint_utils
+
+    check_model_dir(model_dir, layout)
+    paths = layout.paths(model_dir)
+    state = checkpoint_utils.load_checkpoint_to_cpu(paths["model.pt"])
+    rows = state["model"]["encoder.embed_tokens.weight" if layout is MBART_LAYOUT
+                          else _xlmr_embedding_key(state["model"])].shape[0]
+    langs = (getattr(state["cfg"]["task"], "langs", None) or ",".join(MBART_CC25_LANGS)).split(",")
+    want = expected_vocab_size(paths["dict.txt"], layout, langs)
+    if rows != want:
+        raise PretrainedModelError(
+            f"{paths['dict.txt']}: gives {want} embedding rows but {paths['model.pt']} has {rows}; "
+            "use the dict.txt shipped with this model.pt"
+        )
+    if layout is MBART_LAYOUT:
+        from fairseq.models.bart import BARTModel
+
+        return BARTModel.from_pretrained(
+            model_dir, checkpoint_file="model.pt", bpe="sentencepiece",
+            sentencepiece_model=paths[layout.spm_file], **overrides,
+        )
+    from fairseq.models.roberta import XLMRModel
+
+    return XLMRModel.from_pretrained(model_dir, checkpoint_file="model.pt", bpe="sentencepiece", **overrides)
+
+
+def _xlmr_embedding_key(state_dict):
+    for prefix in ("encoder", "decoder"):
+        key = f"{prefix}.sentence_encoder.embed_tokens.weight"
+        if key in state_dict:
+            return key
+    raise PretrainedModelError("model.pt: no sentence_encoder.embed_tokens.weight; not an XLM-R checkpoint")

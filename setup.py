@@ -1,0 +1,43 @@
+"""fairseq-xlgen: a fairseq --user-dir plugin for zero-shot cross-lingual text generation.
+
+fairseq itself is not listed here: it is built from the official 0.12.2 sdist plus
+third_party/fairseq-0.12.2-xlgen.patch by `make env` (see README).
+"""
+from setuptools import find_packages, setup
+
+CONSOLE_SCRIPTS = {
+    "xlgen-userdir": "fairseq_xlgen.userdir:main",
+    "xlgen-make-benchmark": "fairseq_xlgen.cli.make_benchmark:main",
+    "xlgen-make-fixtures": "fairseq_xlgen.cli.make_fixtures:main",
+    "xlgen-spm-encode": "fairseq_xlgen.cli.spm_encode:main",
+    "xlgen-train-embeddings": "fairseq_xlgen.cli.train_embeddings:main",
+    "xlgen-map-embeddings": "fairseq_xlgen.cli.map_embeddings:main",
+    "xlgen-induce-lexicon": "fairseq_xlgen.cli.induce_lexicon:main",
+    "xlgen-score": "fairseq_xlgen.cli.score:main",
+    "xlgen-langid": "fairseq_xlgen.cli.langid:main",
+    "xlgen-xlrs": "fairseq_xlgen.cli.xlrs:main",
+}
+
+setup(
+    name="fairseq-xlgen",
+    version="0.1.0",
+    description="fairseq plugin: zero-shot cross-lingual generation (CSR, LAFT, SGA, multi-source + XLRS)",
+    packages=find_packages(include=["fairseq_xlgen", "fairseq_xlgen.*"]),
+    python_requires=">=3.10",
+    install_requires=[
+        "torch==2.13.0",
+        "numpy",
+        "scipy",
+        "sentencepiece",
+        "gensim",
+        "sacrebleu>=2.0",
+        "compare-mt",
+        "rouge-score",
+        "langid",
+        "matplotlib",
+        "scikit-learn",
+        "tqdm",
+    ],
+    extras_require={"test": ["pytest", "pytest-timeout"]},
+    entry_points={"console_scripts": [f"{k}={v}" for k, v in CONSOLE_SCRIPTS.items()]},
+)
