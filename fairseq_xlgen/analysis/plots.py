@@ -1,0 +1,56 @@
+"""PNG plots (matplotlib, Agg backend): XLRS during finetuning (paper 002 Figures 1-3, 6) and
+word accuracy by frequency bucket (paper 004 Table VII)."""
+import os
+import tempfile
+from typing import Mapping, Sequence, Tuple
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
+
+
+def _save_png(figure, path: str) -> None:
+    """Save via a temporary file in the same directory, then rename."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(suffix=".png", dir=directory)
+    os.close(fd)
+    try:
+        figure.savefig(tmp, dpi=120)
+        os.replace(tmp, path)
+    finally:
+        plt.close(figure)
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def plot_xlrs_curves(curves: Mapping[str, Sequence[Tuple[int, float]]], path: str, title: str = "XLRS") -> None:
+    """One line per language pair: XLRS (y) against the number of updates (x)."""
+    figure, axes = plt.subplots(figsize=(6, 4))
+    for pair, points in curves.items():
+        updates, values = zip(*sorted(points))
+        axes.plot(updates, values, marker="o", label=pair)
+    axes.set_xlabel("updates")
+    axes.set_ylabel("mean cosine similarity (XLRS)")
+    axes.set_title(title)
+    axes.legend()
+    axes.grid(alpha=0.3)
+    figure.tight_layout()
+    _save_png(figure, path)
+
+
+def plot_word_accuracy(systems: Mapping[str, Mapping[str, float]], path: str, title: str = "word accuracy") -> None:
+    """Grouped bars: f-measure per frequency bucket (x) for each system, e.g.
+    ``{"finetuned": {"low": 48.6, "mid": 58.4, "high": 68.7}}``."""
+    buckets = list(next(iter(systems.values())))
+    width = 0.8 / len(systems)
+    figure, axes = plt.subplots(figsize=(6, 4))
+    for k, (system, fmeasures) in enumerate(systems.items()):
+        axes.bar([i + k * width for i in range(len(buckets))], [fmeasures[b] for b in buckets], width, label=system)
+    axes.set_xticks([i + width * (len(systems) - 1) / 2 for i in range(len(buckets))], buckets)
+    axes.set_xlabel("training frequency bucket")
+    axes.set_ylabel("f-measure")
+    axes.set_title(title)
+    axes.legend()
+    figure.tight_layout()
+    _save_png(figure, path)

@@ -1,0 +1,163 @@
+"""Corpus scores of system outputs for any target language.
+
+* BLEU and chrF: sacreBLEU. The BLEU tokenizer follows the language as in paper 004 §IV
+  (sacreBLEU's default ``13a``; ``zh`` for Chinese; MeCab for Japanese and Korean when
+  ``sacrebleu[ja]`` / ``sacrebleu[ko]`` are installed, else ``char`` for Japanese and ``13a``
+  for Korean, which separates words with spaces; ``char`` for Burmese, Thai and Khmer).
+* ROUGE-1/2/L F1: ``rouge-score`` with :class:`WordTokenizer`, which keeps non-ASCII words
+  (rouge-score's default tokenizer deletes them) and splits Chinese/Japanese/Thai-type script
+  into characters as paper 004 §IV-D does for Chinese.
+* SP-ROUGE (paper 002 §3.1 after Vu et al. 2022): ROUGE over the pieces of a SentencePiece
+  model (:class:`SentencePieceTokenizer`), comparable across scripts.
+* METEOR is not offered: nltk's implementation needs the WordNet data, which cannot be
+  downloaded here, and it is English-only.
+"""
+import functools
+import re
+import sys
+import unicodedata
+from typing import Callable, Dict, List, Optional, Sequence
+
+import sacrebleu
+
+from fairseq_xlgen.analysis.language_id import iso_code
+
+#: Preferred sacreBLEU tokenizers per ISO code, best first; the first usable one is taken.
+BLEU_TOKENIZERS = {
+    "zh": ("zh",),
+    "ja": ("ja-mecab", "char"),
+    "ko": ("ko-mecab", "13a"),
+    "my": ("char",),
+    "th": ("char",),
+    "km": ("char",),
+}
+DEFAULT_BLEU_TOKENIZER = "13a"
+
+METRICS = ("bleu", "chrf", "rouge", "sp_rouge")
+ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
+
+# Scripts written without spaces between words: one token per character.
+_UNSEGMENTED_SCRIPTS = (
+    "\u3040-\u30ff"  # Hiragana, Katakana
+    "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff"  # Han
+    "\u0e00-\u0eff"  # Thai, Lao
+    "\u1000-\u109f"  # Myanmar
+    "\u1780-\u17ff"  # Khmer
+)
+
+
+@functools.lru_cache(maxsize=None)
+def _bleu_metric(tokenizer_name: str) -> sacrebleu.BLEU:
+    return sacrebleu.BLEU(tokenize=tokenizer_name)
+
+
+def _usable(tokenizer_name: str) -> bool:
+    try:
+        _bleu_metric(tokenizer_name)
+    except (ImportError, RuntimeError, AssertionError):  # MeCab or its dictionary missing
+        return False
+    return True
+
+
+def bleu_tokenizer_name(lang: str) -> str:
+    """Name of the sacreBLEU tokenizer used for ``lang`` (mBART or ISO code)."""
+    candidates = BLEU_TOKENIZERS.get(iso_code(lang), (DEFAULT_BLEU_TOKENIZER,))
+    return next(name for name in candidates if _usable(name))
+
+
+def bleu_tokenize(lang: str) -> Callable[[str], List[str]]:
+    """The BLEU tokenizer of ``lang`` as a function from a line to its tokens."""
+    tokenizer = _bleu_metric(bleu_tokenizer_name(lang)).tokenizer
+    return lambda line: tokenizer(line).split()
+
+
+@functools.lru_cache(maxsize=None)
+def _word_pattern() -> "re.Pattern":
+    marks = "".join(
+        re.escape(chr(c)) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)).startswith("M")
+    )
+    unsegmented = f"[{_UNSEGMENTED_SCRIPTS}][{marks}]*"
+    word = f"(?:(?![{_UNSEGMENTED_SCRIPTS}])(?:[^\\W_]|[{marks}]))+"
+    return re.compile(f"{unsegmented}|{word}")
+
+
+class WordTokenizer:
+    """Lower-cased runs of letters, digits and combining marks; unsegmented scripts by character.
+
+    On ASCII text it yields exactly rouge-score's default tokens (without stemming).
+    """
+
+    def tokenize(self, text: str) -> List[str]:
+        return _word_pattern().findall(text.lower())
+
+
+class SentencePieceTokenizer:
+    """SentencePiece pieces of a text, for SP-ROUGE (rouge-score's tokenizer interface)."""
+
+    def __init__(self, model_file: str):
+        import sentencepiece
+
+        self.model_file = model_file
+        self._processor = sentencepiece.SentencePieceProcessor(model_file=model_file)
+
+    def tokenize(self, text: str) -> List[str]:
+        return self._processor.encode(text, out_type=str)
+
+
+def rouge_f1(hyps: Sequence[str], refs: Sequence[str], tokenizer) -> Dict[str, float]:
+    """Mean sentence-level ROUGE-1/2/L F1 (x100) computed by rouge-score with ``tokenizer``."""
+    from rouge_score import rouge_scorer  # imports nltk and scipy.stats: only when needed
+
+    scorer = rouge_scorer.RougeScorer(list(ROUGE_TYPES), tokenizer=tokenizer)
+    totals = dict.fromkeys(ROUGE_TYPES, 0.0)
+    for hyp, ref in zip(hyps, refs):
+        for rouge_type, score in scorer.score(ref, hyp).items():
+            totals[rouge_type] += score.fmeasure
+    return {rouge_type: 100.0 * total / len(hyps) for rouge_type, total in totals.items()}
+
+
+def score_outputs(
+    hyps: Sequence[str],
+    refs: Sequence[str],
+    lang: str,
+    metrics: Optional[Sequence[str]] = None,
+    spm_model: Optional[str] = None,
+) -> dict:
+    """Score hypotheses against references in language ``lang``.
+
+    ``metrics`` (default: bleu, chrf, rouge, and sp_rouge when ``spm_model`` is given) come
+    from :data:`METRICS`. Returns ``{"scores": {name: value}, "settings": {...}}`` with BLEU,
+    chrF and ROUGE on a 0-100 scale; ROUGE keys are ``rouge1/2/L``, SP-ROUGE keys ``sp_rouge1/2/L``.
+    """
+    if metrics is None:
+        metrics = ("bleu", "chrf", "rouge") + (("sp_rouge",) if spm_model else ())
+    for metric in metrics:
+        if metric == "meteor":
+            raise ValueError("meteor is not available: nltk's METEOR needs WordNet data, which is not installed offline")
+        if metric not in METRICS:
+            raise ValueError(f"unknown metric {metric!r}; choose from {', '.join(METRICS)}")
+    if "sp_rouge" in metrics and not spm_model:
+        raise ValueError("sp_rouge needs a SentencePiece model (spm_model)")
+    if len(hyps) != len(refs):
+        raise ValueError(f"{len(hyps)} hypotheses but {len(refs)} references")
+    if not hyps:
+        raise ValueError("nothing to score: no hypotheses")
+
+    refs = list(refs)
+    scores, settings = {}, {"lang": lang, "iso": iso_code(lang), "metrics": list(metrics)}
+    if "bleu" in metrics:
+        bleu = _bleu_metric(bleu_tokenizer_name(lang))
+        scores["bleu"] = bleu.corpus_score(hyps, [refs]).score
+        settings["bleu_signature"] = str(bleu.get_signature())
+    if "chrf" in metrics:
+        chrf = sacrebleu.CHRF()
+        scores["chrf"] = chrf.corpus_score(hyps, [refs]).score
+        settings["chrf_signature"] = str(chrf.get_signature())
+    if "rouge" in metrics:
+        scores.update(rouge_f1(hyps, refs, WordTokenizer()))
+        settings["rouge_tokenizer"] = "unicode words, unsegmented scripts by character, lower-cased"
+    if "sp_rouge" in metrics:
+        pieces = rouge_f1(hyps, refs, SentencePieceTokenizer(spm_model))
+        scores.update({f"sp_{rouge_type}": value for rouge_type, value in pieces.items()})
+        settings["spm_model"] = spm_model
+    return {"scores": scores, "settings": settings}

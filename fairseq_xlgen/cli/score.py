@@ -1,0 +1,199 @@
+"""xlgen-score: score a fairseq-generate log or a plain hypothesis file against references.
+
+    xlgen-score --hyp generate-test.txt --ref test.zh_CN --lang zh_CN --spm sentence.bpe.model
+        [--metrics bleu,chrf,rouge,sp_rouge] [--train-ref train.zh_CN] [--json scores.json]
+
+Lines still in SentencePiece pieces (with ``▁``) are decoded first. ``--train-ref`` adds word
+accuracy by training frequency (paper 004 Table VII). ``--json`` writes the scores and, next to
+them, ``<json>.settings.json`` with the settings that produced them. Bad input: one ``error:``
+line and exit status 2.
+"""
+import argparse
+import functools
+import json
+import os
+import sys
+import tempfile
+import time
+from typing import List
+
+from fairseq_xlgen.analysis.generate_output import (
+    GenerateOutput,
+    decode_piece_lines,
+    hypotheses_from_lines,
+    read_lines,
+)
+from fairseq_xlgen.analysis.language_id import iso_code
+from fairseq_xlgen.analysis.scoring import METRICS, bleu_tokenize, score_outputs
+from fairseq_xlgen.analysis.word_accuracy import PAPER_BUCKET_NAMES, PAPER_CUTOFFS, word_accuracy_by_frequency
+
+
+class InputError(Exception):
+    """Bad user input: reported as one ``error:`` line with exit status 2."""
+
+
+def exit_on_input_error(main):
+    """Turn :class:`InputError` raised by ``main`` into ``error: ...`` on stderr and exit 2."""
+
+    @functools.wraps(main)
+    def wrapper(argv=None):
+        try:
+            return main(argv)
+        except InputError as e:
+            print(f"error: {e}", file=sys.stderr)
+            sys.exit(2)
+
+    return wrapper
+
+
+def read_text(path: str, flag: str) -> List[str]:
+    """Non-empty UTF-8 text file given as ``flag``, as lines."""
+    if not os.path.isfile(path):
+        raise InputError(f"{flag} {path}: no such file; check the path")
+    try:
+        lines = read_lines(path)
+    except UnicodeDecodeError:
+        raise InputError(f"{flag} {path}: not UTF-8 text; pass a UTF-8 text file") from None
+    if not lines:
+        raise InputError(f"{flag} {path}: empty file; pass a file with one sentence per line")
+    return lines
+
+
+def read_sentences(path: str, flag: str) -> List[str]:
+    """Lines of a text file, SentencePiece pieces decoded when present."""
+    return decode_piece_lines(read_text(path, flag))
+
+
+def read_system_output(path: str, flag: str = "--hyp") -> GenerateOutput:
+    """Hypotheses of a fairseq-generate log (ids must be 0..n-1) or of a plain file, pieces decoded."""
+    output = hypotheses_from_lines(read_text(path, flag))
+    if output.ids != list(range(len(output.ids))):
+        missing = sorted(set(range(max(output.ids) + 1)) - set(output.ids))
+        raise InputError(
+            f"{flag} {path}: fairseq-generate output lacks sample ids {missing[:10]}; "
+            "generate the whole subset again"
+        )
+    output.hypotheses = decode_piece_lines(output.hypotheses)
+    return output
+
+
+def check_language(lang: str, flag: str) -> str:
+    try:
+        return iso_code(lang)
+    except ValueError as e:
+        raise InputError(f"{flag}: {e}") from None
+
+
+def check_output_path(path: str, flag: str) -> None:
+    """Fail before any work when an output file cannot be created."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise InputError(f"{flag} {path}: directory {directory} does not exist; create it first")
+
+
+def write_json_with_sidecar(path: str, payload: dict, settings: dict) -> None:
+    """Write ``path`` and ``path.settings.json``, each via a temporary file and a rename."""
+    directory = os.path.dirname(os.path.abspath(path))
+    sidecar = {"argv": sys.argv, "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **settings}
+    temporary = []
+    try:
+        for obj in (sidecar, payload):
+            with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=directory, suffix=".tmp", delete=False) as f:
+                temporary.append(f.name)
+                json.dump(obj, f, ensure_ascii=False, indent=2)
+                f.write("\n")
+        os.replace(temporary[0], path + ".settings.json")
+        os.replace(temporary[1], path)
+    finally:
+        for name in temporary:
+            if os.path.exists(name):
+                os.remove(name)
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="xlgen-score", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--hyp", required=True, help="fairseq-generate output or one hypothesis per line")
+    parser.add_argument("--ref", required=True, help="references, one per line, in sample-id order")
+    parser.add_argument("--lang", required=True, help="target language: mBART code (zh_CN) or ISO code (zh)")
+    parser.add_argument("--spm", help="SentencePiece model for SP-ROUGE")
+    parser.add_argument("--metrics", help=f"comma-separated subset of {','.join(METRICS)} "
+                        "(default: bleu,chrf,rouge, plus sp_rouge with --spm)")
+    parser.add_argument("--train-ref", help="training targets: adds word accuracy by training frequency")
+    parser.add_argument("--word-buckets", default=",".join(map(str, PAPER_CUTOFFS)),
+                        help="frequency cutoffs of the low/mid/high buckets (compare-mt style: "
+                        "low < first, high >= last; default: paper 004's <100, 100-1000, >1000)")
+    parser.add_argument("--json", help="write the scores here (and the settings to JSON.settings.json)")
+    return parser.parse_args(argv)
+
+
+def parse_cutoffs(text: str) -> List[int]:
+    try:
+        cutoffs = [int(x) for x in text.split(",")]
+    except ValueError:
+        cutoffs = []
+    if len(cutoffs) != len(PAPER_BUCKET_NAMES) - 1 or cutoffs != sorted(cutoffs):
+        raise InputError(f"--word-buckets {text}: give two increasing integers, e.g. 100,1001")
+    return cutoffs
+
+
+def print_table(rows, header) -> None:
+    """Print rows under a header: first column left-aligned, the others right-aligned."""
+    table = [[str(cell) for cell in row] for row in [header] + rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        print("  ".join([row[0].ljust(widths[0])] + [cell.rjust(w) for cell, w in zip(row[1:], widths[1:])]))
+
+
+@exit_on_input_error
+def main(argv=None):
+    args = parse_args(argv)
+    check_language(args.lang, "--lang")
+    if args.json:
+        check_output_path(args.json, "--json")
+    metrics = args.metrics.split(",") if args.metrics else None
+    for metric in metrics or ():
+        if metric not in METRICS:
+            raise InputError(f"--metrics: unknown metric {metric!r}; choose from {','.join(METRICS)} "
+                             "(METEOR needs WordNet data, which is not available offline)")
+    if args.spm and not os.path.isfile(args.spm):
+        raise InputError(f"--spm {args.spm}: no such file; pass a SentencePiece .model file")
+    if metrics and "sp_rouge" in metrics and not args.spm:
+        raise InputError("--metrics sp_rouge needs --spm MODEL (a SentencePiece model)")
+    cutoffs = parse_cutoffs(args.word_buckets)
+
+    hyps = read_system_output(args.hyp).hypotheses
+    refs = read_sentences(args.ref, "--ref")
+    if len(hyps) != len(refs):
+        raise InputError(
+            f"--hyp {args.hyp} has {len(hyps)} hypotheses but --ref {args.ref} has {len(refs)} references; "
+            "pass parallel files (one hypothesis per reference line)"
+        )
+    train_refs = read_sentences(args.train_ref, "--train-ref") if args.train_ref else None
+
+    result = score_outputs(hyps, refs, args.lang, metrics=metrics, spm_model=args.spm)
+    rows = [[name, f"{value:.2f}"] for name, value in result["scores"].items()]
+    print_table(rows, ["metric", "score"])
+    payload = {"hyp": args.hyp, "ref": args.ref, "lang": args.lang, "lines": len(hyps), "scores": result["scores"]}
+
+    if train_refs:
+        try:
+            accuracy = word_accuracy_by_frequency(
+                hyps, refs, train_refs, cutoffs=cutoffs, tokenize=bleu_tokenize(args.lang)
+            )
+        except ValueError as e:
+            raise InputError(f"--train-ref {args.train_ref}: {e}") from None
+        print()
+        print_table(
+            [[b["name"], b["range"], b["ref_words"], f"{b['fmeasure']:.2f}"]
+             for b in accuracy["buckets"] + [{"name": "all", "range": "", **accuracy["all"]}]],
+            ["bucket", "train count", "ref words", "f-measure"],
+        )
+        payload["word_accuracy"] = accuracy
+
+    if args.json:
+        write_json_with_sidecar(args.json, payload, {"tool": "xlgen-score", **result["settings"],
+                                                     "train_ref": args.train_ref, "word_buckets": cutoffs})
+
+
+if __name__ == "__main__":
+    main()
