@@ -16,6 +16,7 @@ CONSOLE_SCRIPTS = {
     "xlgen-score": "fairseq_xlgen.cli.score:main",
     "xlgen-langid": "fairseq_xlgen.cli.langid:main",
     "xlgen-xlrs": "fairseq_xlgen.cli.xlrs:main",
+    "xlgen-average-checkpoints": "fairseq_xlgen.cli.average_checkpoints:main",
 }
 
 setup(

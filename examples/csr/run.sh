@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# CSR two-stage finetuning (Zan et al., paper 004) end to end, with the mBART baseline.
+#
+#   examples/csr/run.sh WORK_DIR [SIZE]        synthetic benchmark (SIZE tiny|small|base), tiny mBART
+#
+# Own data: TEXT_DIR (with {train,valid,test}.{SRC,TGT}), SRC, TGT, PRETRAINED (an unpacked
+# mbart.cc25) and ARCH=mbart_large in the environment, e.g.
+#   TEXT_DIR=data/iwslt SRC=en_XX TGT=vi_VN PRETRAINED=mbart.cc25 ARCH=mbart_large \
+#   STAGE1_UPDATES=5000 STAGE2_UPDATES=25000 LR=3e-5 WARMUP=2500 DROPOUT=0.3 MAX_TOKENS=1024 \
+#   examples/csr/run.sh work/csr-en-vi
+# Steps already done are skipped; interrupted training resumes from checkpoint_last.pt.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/../lib.sh"
+WORK=${1:?usage: run.sh WORK_DIR [SIZE]}; SIZE=${2:-tiny}
+SRC=${SRC:-en_XX}; TGT=${TGT:-de_DE}; ARCH=${ARCH:-mbart_tiny}
+if [ "$SIZE" = tiny ]; then defaults=(200 600 1e-3 100 0.1); else defaults=(500 2500 1e-3 250 0.1); fi
+STAGE1_UPDATES=${STAGE1_UPDATES:-${defaults[0]}}; STAGE2_UPDATES=${STAGE2_UPDATES:-${defaults[1]}}
+LR=${LR:-${defaults[2]}}; WARMUP=${WARMUP:-${defaults[3]}}; DROPOUT=${DROPOUT:-${defaults[4]}}
+MAX_TOKENS=${MAX_TOKENS:-2048}; AVERAGE=${AVERAGE:-3}
+
+if [ -z "${TEXT_DIR:-}" ]; then
+  log "synthetic benchmark ($SIZE) and tiny pretrained models"
+  xlgen-make-benchmark --out "$WORK/benchmark" --size "$SIZE"
+  xlgen-make-fixtures --out "$WORK/pretrained" --corpus "$WORK"/benchmark/mono/{en_XX,de_DE,ru_RU,zh_CN}.txt
+  TEXT_DIR=$WORK/benchmark/tasks/translation/$SRC-$TGT; PRETRAINED=$WORK/pretrained/mbart.cc25
+  W2V_ARGS=${W2V_ARGS:---dim 100 --epochs 20 --min-count 3}
+fi
+export W2V_ARGS
+DATA=$WORK/data; LEX=$WORK/lexicon
+
+log "binarize with the pretrained SentencePiece model and dict.txt"
+bash "$HERE/../../data_prep/prepare_translation.sh" "$TEXT_DIR" "$SRC" "$TGT" "$PRETRAINED" "$DATA"
+log "unsupervised lexicon: word2vec -> VecMap -> top-3 CSLS"
+bash "$HERE/../../data_prep/build_lexicon.sh" "$DATA/spm" "$SRC" "$TGT" "$PRETRAINED" "$LEX"
+
+common=(--user-dir "$USER_DIR" --langs "$MBART_LANGS" --source-lang "$SRC" --target-lang "$TGT"
+        --arch "$ARCH" "${MBART_ARCH_FLAGS[@]}" --criterion label_smoothed_cross_entropy --label-smoothing 0.2
+        --optimizer adam --adam-betas '(0.9, 0.98)' --lr "$LR" --lr-scheduler inverse_sqrt --warmup-updates "$WARMUP"
+        --dropout "$DROPOUT" --attention-dropout 0.1 --max-tokens "$MAX_TOKENS" --seed 1 --num-workers 0
+        --log-interval 100 --no-epoch-checkpoints)
+finetune() {  # finetune SAVE_DIR INIT_CHECKPOINT UPDATES [TASK ARGS...]
+  local save=$1 init=$2 updates=$3; shift 3
+  fairseq-train "$DATA" "${common[@]}" --finetune-from-model "$init" --max-update "$updates" --save-dir "$save" \
+    --save-interval-updates $(( updates / 10 > 0 ? updates / 10 : 1 )) --keep-interval-updates "$AVERAGE" "$@"
+}
+
+log "stage 1: code-switching restore ($STAGE1_UPDATES updates)"
+finetune "$WORK/stage1" "$PRETRAINED/model.pt" "$STAGE1_UPDATES" \
+  --task code_switch_restore --lexicon-prefix "$LEX/lexicon"
+log "stage 2: standard finetuning from stage 1 ($STAGE2_UPDATES updates)"
+finetune "$WORK/stage2" "$WORK/stage1/checkpoint_last.pt" "$STAGE2_UPDATES" --task translation_from_pretrained_bart
+log "baseline: mBART finetuned directly, same total updates"
+finetune "$WORK/baseline" "$PRETRAINED/model.pt" $(( STAGE1_UPDATES + STAGE2_UPDATES )) \
+  --task translation_from_pretrained_bart
+
+for system in baseline stage2; do
+  log "$system: average the last $AVERAGE checkpoints, generate test (beam 5), score"
+  [ -f "$WORK/$system/averaged.pt" ] || xlgen-average-checkpoints --dir "$WORK/$system" --last "$AVERAGE" \
+    --output "$WORK/$system/averaged.pt"
+  [ -s "$WORK/$system/generate-test.txt" ] || fairseq-generate "$DATA" --user-dir "$USER_DIR" \
+    --task translation_from_pretrained_bart --langs "$MBART_LANGS" --source-lang "$SRC" --target-lang "$TGT" \
+    --path "$WORK/$system/averaged.pt" --gen-subset test --beam 5 --batch-size 64 --remove-bpe sentencepiece \
+    > "$WORK/$system/generate-test.txt.tmp" && mv "$WORK/$system/generate-test.txt.tmp" "$WORK/$system/generate-test.txt"
+  xlgen-score --hyp "$WORK/$system/generate-test.txt" --ref "$TEXT_DIR/test.$TGT" --lang "$TGT" \
+    --metrics bleu,chrf --train-ref "$TEXT_DIR/train.$TGT" --json "$WORK/$system/scores.json"
+done

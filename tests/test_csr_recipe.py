@@ -1,0 +1,61 @@
+"""CSR end to end: lexicon pipeline -> code_switch_restore -> translation finetune -> BLEU.
+
+Runs examples/csr/run.sh on the session's tiny benchmark and fixture with a handful of
+updates, so every step of the recipe goes through the real command-line tools.
+"""
+import json
+import os
+
+import pytest
+
+from conftest import REPO, run_tool
+
+pytestmark = pytest.mark.slow
+
+
+def test_csr_recipe_runs_end_to_end_and_generates_restorations(benchmark_dir, pretrained_dir, tmp_path):
+    work = tmp_path / "csr"
+    env = {
+        "TEXT_DIR": os.path.join(benchmark_dir, "tasks", "translation", "en_XX-de_DE"),
+        "PRETRAINED": os.path.join(pretrained_dir, "mbart.cc25"),
+        "STAGE1_UPDATES": "6", "STAGE2_UPDATES": "6", "AVERAGE": "2", "MAX_TOKENS": "1024",
+        "W2V_ARGS": "--dim 32 --epochs 5 --min-count 2 --workers 1",
+        "MAP_ARGS": "--max-iterations 30 --init-vocab 500",
+    }
+    run_tool("bash", os.path.join(REPO, "examples", "csr", "run.sh"), work, env=env)
+
+    lexicon = (work / "lexicon" / "lexicon.src2tgt.tsv").read_text(encoding="utf-8").splitlines()
+    assert lexicon and all(len(row.split("\t")) == 4 for row in lexicon)
+    for system in ("baseline", "stage2"):
+        scores = json.loads((work / system / "scores.json").read_text())
+        assert 0.0 <= scores["scores"]["bleu"] <= 100.0
+        assert (work / system / "averaged.pt").is_file()
+    # stage 2 started from stage 1, which trained on the restore task
+    assert (work / "stage1" / "checkpoint_last.pt").is_file()
+
+    # fairseq-generate restores code-switched target sentences with the task itself
+    out = run_tool("fairseq-generate", work / "data", "--user-dir", os.path.join(REPO, "fairseq_xlgen"),
+                   "--task", "code_switch_restore", "--lexicon-prefix", work / "lexicon" / "lexicon",
+                   "--restore-sides", "target", "--langs", _cc25(), "--source-lang", "en_XX", "--target-lang", "de_DE",
+                   "--path", work / "stage1" / "checkpoint_last.pt", "--gen-subset", "valid", "--beam", "2",
+                   "--max-len-b", "30", "--batch-size", "32")
+    assert sum(line.startswith("H-") for line in out.splitlines()) == 50
+
+
+def test_generate_with_both_sides_asks_for_one(benchmark_dir, translation_bin, pretrained_dir, tmp_path):
+    prefix = tmp_path / "lexicon"
+    with open(os.path.join(pretrained_dir, "mbart.cc25", "dict.txt"), encoding="utf-8") as f:
+        a, b = [line.split()[0] for line in f if line.startswith("\u2581")][:2]
+    for direction in ("src2tgt", "tgt2src"):
+        (tmp_path / f"lexicon.{direction}.tsv").write_text(f"{a}\t{b}\t0.5\t1\n", encoding="utf-8")
+    with pytest.raises(AssertionError, match="pass --restore-sides source or --restore-sides target"):
+        run_tool("fairseq-generate", translation_bin, "--user-dir", os.path.join(REPO, "fairseq_xlgen"),
+                 "--task", "code_switch_restore", "--lexicon-prefix", prefix, "--langs", _cc25(),
+                 "--source-lang", "en_XX", "--target-lang", "de_DE",
+                 "--path", os.path.join(pretrained_dir, "mbart.cc25", "model.pt"), "--gen-subset", "valid")
+
+
+def _cc25():
+    from fairseq_xlgen.pretrained import MBART_CC25_LANGS
+
+    return ",".join(MBART_CC25_LANGS)
