@@ -1,0 +1,94 @@
+"""xlgen-induce-lexicon: translation lexicon from mapped embeddings (top-k by CSLS).
+
+Writes ``PREFIX.src2tgt.tsv`` and/or ``PREFIX.tgt2src.tsv`` with lines
+``query<TAB>translation<TAB>score<TAB>rank`` (rank 1 = most similar), and with ``--dict``
+also ``PREFIX.<direction>.ids.tsv`` with fairseq dictionary ids in the first two columns;
+plus the sidecar ``PREFIX.json``.
+"""
+import argparse
+import json
+import logging
+import os
+import time
+
+from fairseq_xlgen.lexicon.embeddings_io import InputFileError, atomic_output, read_embeddings, reports_input_errors
+from fairseq_xlgen.lexicon.lexicon_induction import (
+    induce_lexicon,
+    lexicon_to_ids,
+    read_fairseq_dictionary,
+    restrict_to_dictionary,
+    write_lexicon_tsv,
+)
+
+logger = logging.getLogger("xlgen-induce-lexicon")
+
+DIRECTIONS = {"src2tgt": ("src2tgt",), "tgt2src": ("tgt2src",), "both": ("src2tgt", "tgt2src")}
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(prog="xlgen-induce-lexicon", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--src-emb", required=True, help="mapped source embeddings (xlgen-map-embeddings output)")
+    parser.add_argument("--tgt-emb", required=True, help="mapped target embeddings (xlgen-map-embeddings output)")
+    parser.add_argument("--out-prefix", required=True, help="output prefix: PREFIX.src2tgt.tsv, PREFIX.json, ...")
+    parser.add_argument("--direction", choices=tuple(DIRECTIONS), default="both",
+                        help="which lexicon(s) to write (default: %(default)s)")
+    parser.add_argument("--k", type=int, default=3, help="candidates per word (default: %(default)s)")
+    parser.add_argument("--knn", type=int, default=10,
+                        help="CSLS neighbourhood size, 0 = plain cosine (default: %(default)s)")
+    parser.add_argument("--dict", metavar="DICT_TXT",
+                        help="fairseq dict.txt of the model: keep only its units and also write ids")
+    parser.add_argument("--batch-size", type=int, default=10000, help="similarity rows computed at once")
+    parser.add_argument("--device", default="cpu", help="torch device (default: %(default)s)")
+    return parser.parse_args(argv)
+
+
+@reports_input_errors
+def main(argv=None):
+    logging.basicConfig(format="%(asctime)s | %(levelname)s | %(name)s | %(message)s", level=logging.INFO)
+    args = parse_args(argv)
+    started = time.perf_counter()
+    src_words, src_emb = read_embeddings(args.src_emb)
+    tgt_words, tgt_emb = read_embeddings(args.tgt_emb)
+    if src_emb.shape[1] != tgt_emb.shape[1]:
+        raise InputFileError(args.tgt_emb, f"dimension {tgt_emb.shape[1]} differs from the source's "
+                             f"{src_emb.shape[1]} ({args.src_emb}); pass the two outputs of one "
+                             "xlgen-map-embeddings run", line=1)
+    dictionary = read_fairseq_dictionary(args.dict) if args.dict else None
+    if dictionary is not None:
+        n_src, n_tgt = len(src_words), len(tgt_words)
+        src_words, src_emb = restrict_to_dictionary(src_words, src_emb, dictionary)
+        tgt_words, tgt_emb = restrict_to_dictionary(tgt_words, tgt_emb, dictionary)
+        logger.info("kept %d/%d source and %d/%d target units present in %s",
+                    len(src_words), n_src, len(tgt_words), n_tgt, args.dict)
+        if not src_words or not tgt_words:
+            raise InputFileError(args.dict, "no embedding word is a token of this dictionary; "
+                                 "were the embeddings trained on text encoded with the model's SentencePiece?")
+    sides = {"src": (src_words, src_emb.to(args.device)), "tgt": (tgt_words, tgt_emb.to(args.device))}
+    outputs = {}
+    for direction in DIRECTIONS[args.direction]:
+        (query_words, query_emb), (key_words, key_emb) = sides[direction[:3]], sides[direction[-3:]]
+        entries = induce_lexicon(query_words, query_emb, key_words, key_emb, k=args.k, knn=args.knn,
+                                 batch_size=args.batch_size)
+        path = f"{args.out_prefix}.{direction}.tsv"
+        write_lexicon_tsv(path, entries)
+        outputs[direction] = path
+        if dictionary is not None:
+            ids_path = f"{args.out_prefix}.{direction}.ids.tsv"
+            write_lexicon_tsv(ids_path, lexicon_to_ids(entries, dictionary))
+            outputs[direction + ".ids"] = ids_path
+        logger.info("%s: %d entries for %d words -> %s", direction, len(entries), len(query_words), path)
+    sidecar = {
+        "tool": "xlgen-induce-lexicon",
+        "src_emb": os.path.abspath(args.src_emb),
+        "tgt_emb": os.path.abspath(args.tgt_emb),
+        "dict": os.path.abspath(args.dict) if args.dict else None,
+        "direction": args.direction, "k": args.k, "knn": args.knn,
+        "outputs": outputs,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    with atomic_output(f"{args.out_prefix}.json") as f:
+        json.dump(sidecar, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""Translation-lexicon induction from mapped embeddings (CSR paper §III, "unsupervised
+translation vocabulary"): the top-k *most* similar target units of each source unit by CSLS.
+
+The CSR authors' script sorted similarities ascending and so kept the k least similar
+candidates; here candidates are sorted by descending CSLS score (rank 1 = best). Units
+missing from the model's fairseq dictionary are dropped, never mapped to ``<unk>``.
+"""
+from .embedding_mapping import csls_topk
+from .embeddings_io import InputFileError, atomic_output, require_file
+
+#: fairseq.data.Dictionary's default special symbols, ids 0-3; file lines start at id 4.
+FAIRSEQ_SPECIAL_SYMBOLS = ("<s>", "<pad>", "</s>", "<unk>")
+
+
+def induce_lexicon(src_words, src_mapped, tgt_words, tgt_mapped, k=3, knn=10, batch_size=10000):
+    """Top-k targets of every source word by CSLS, best first.
+
+    Returns a list of ``(src_word, tgt_word, score, rank)`` with rank 1..k.
+    """
+    scores, indices = csls_topk(src_mapped, tgt_mapped, k, knn=knn, batch_size=batch_size)
+    return [
+        (src_word, tgt_words[j], score, rank)
+        for src_word, row_scores, row_indices in zip(src_words, scores.tolist(), indices.tolist())
+        for rank, (score, j) in enumerate(zip(row_scores, row_indices), start=1)
+    ]
+
+
+def read_fairseq_dictionary(path):
+    """Map each token of a fairseq ``dict.txt`` to its id, parsing and numbering lines as
+    ``fairseq.data.Dictionary.load`` does: ``<token> <count> [#fairseq:overwrite]`` split
+    from the right, special symbols 0-3, file line i (1-based) gets id 3 + i (an overwrite
+    line re-assigns the token to its new id)."""
+    require_file(path, "fairseq dictionary")
+    ids = {symbol: i for i, symbol in enumerate(FAIRSEQ_SPECIAL_SYMBOLS)}
+    with open(path, encoding="utf-8") as f:
+        for line_number, line in enumerate(f, start=1):
+            fields = line.rstrip().rsplit(" ", 1)
+            overwrite = fields[-1] == "#fairseq:overwrite"
+            if overwrite:
+                fields = fields[0].rsplit(" ", 1)
+            if len(fields) != 2 or not fields[1].lstrip("+-").isdigit():
+                raise InputFileError(path, "expected '<token> <count> [#fairseq:overwrite]' "
+                                     "(a fairseq dict.txt line); fix this line", line=line_number)
+            token = fields[0]
+            if token in ids and not overwrite:
+                raise InputFileError(path, f"duplicate token {token!r}; fairseq refuses it unless "
+                                     "the line ends with '#fairseq:overwrite'", line=line_number)
+            ids[token] = len(FAIRSEQ_SPECIAL_SYMBOLS) + line_number - 1
+    return ids
+
+
+def restrict_to_dictionary(words, embeddings, dictionary):
+    """Keep the words (and embedding rows) that are ordinary tokens of ``dictionary``
+    (special symbols excluded), so no lexicon entry ever needs ``<unk>``."""
+    keep = [i for i, word in enumerate(words) if word in dictionary and word not in FAIRSEQ_SPECIAL_SYMBOLS]
+    return [words[i] for i in keep], embeddings[keep]
+
+
+def lexicon_to_ids(entries, dictionary):
+    """``(src id, tgt id, score, rank)`` for entries whose words are all tokens of the
+    (shared, as for mBART) fairseq ``dictionary``; see :func:`restrict_to_dictionary`."""
+    return [(dictionary[src], dictionary[tgt], score, rank) for src, tgt, score, rank in entries]
+
+
+def write_lexicon_tsv(path, entries):
+    """Write ``src<TAB>tgt<TAB>score<TAB>rank`` lines atomically (score with 6 decimals)."""
+    with atomic_output(path) as f:
+        for src, tgt, score, rank in entries:
+            f.write(f"{src}\t{tgt}\t{score:.6f}\t{rank}\n")
