@@ -85,3 +85,13 @@ def test_lexicon_tsv_format(tmp_path):
     path = tmp_path / "lex.tsv"
     write_lexicon_tsv(str(path), [("▁a", "▁b", 0.5, 1), ("▁a", "▁c", -0.25, 2)])
     assert path.read_text(encoding="utf-8") == "▁a\t▁b\t0.500000\t1\n▁a\t▁c\t-0.250000\t2\n"
+
+
+def test_precision_at_k_counts_gold_words_with_candidates():
+    from fairseq_xlgen.lexicon.lexicon_induction import precision_at_k
+
+    entries = [("a", "x", 0.9, 1), ("a", "y", 0.8, 2), ("b", "z", 0.7, 1), ("b", "w", 0.6, 2),
+               ("c", "v", 0.5, 1), ("oov", "x", 0.4, 1)]
+    gold = [("a", "x"), ("b", "w"), ("c", "u"), ("d", "t")]  # d has no candidates: not evaluated
+    assert precision_at_k(entries, gold, 1) == (1 / 3, 3)
+    assert precision_at_k(entries, gold, 2) == (2 / 3, 3)

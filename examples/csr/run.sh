@@ -25,8 +25,12 @@ if [ -z "${TEXT_DIR:-}" ]; then
   xlgen-make-fixtures --out "$WORK/pretrained" --corpus "$WORK"/benchmark/mono/{en_XX,de_DE,ru_RU,zh_CN}.txt
   TEXT_DIR=$WORK/benchmark/tasks/translation/$SRC-$TGT; PRETRAINED=$WORK/pretrained/mbart.cc25
   W2V_ARGS=${W2V_ARGS:---dim 100 --epochs 20 --min-count 3}
+  # gold word pairs as whole-word pieces (▁word): precision is measured on single-piece words
+  mkdir -p "$WORK/lexicon"
+  sed 's/^/\xe2\x96\x81/; s/\t/\t\xe2\x96\x81/' "$WORK/benchmark/lexicon/$SRC-$TGT.gold.tsv" > "$WORK/lexicon/gold.tsv"
+  LEX_ARGS="${LEX_ARGS:-} --gold $WORK/lexicon/gold.tsv"
 fi
-export W2V_ARGS
+export W2V_ARGS LEX_ARGS
 DATA=$WORK/data; LEX=$WORK/lexicon
 
 log "binarize with the pretrained SentencePiece model and dict.txt"

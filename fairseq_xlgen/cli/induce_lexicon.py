@@ -11,10 +11,17 @@ import logging
 import os
 import time
 
-from fairseq_xlgen.lexicon.embeddings_io import InputFileError, atomic_output, read_embeddings, reports_input_errors
+from fairseq_xlgen.lexicon.embeddings_io import (
+    InputFileError,
+    atomic_output,
+    read_embeddings,
+    read_word_pairs,
+    reports_input_errors,
+)
 from fairseq_xlgen.lexicon.lexicon_induction import (
     induce_lexicon,
     lexicon_to_ids,
+    precision_at_k,
     read_fairseq_dictionary,
     restrict_to_dictionary,
     write_lexicon_tsv,
@@ -37,6 +44,8 @@ def parse_args(argv=None):
                         help="CSLS neighbourhood size, 0 = plain cosine (default: %(default)s)")
     parser.add_argument("--dict", metavar="DICT_TXT",
                         help="fairseq dict.txt of the model: keep only its units and also write ids")
+    parser.add_argument("--gold", metavar="TSV",
+                        help="gold lexicon (source word, target word per line): report precision@1 and @k")
     parser.add_argument("--batch-size", type=int, default=10000, help="similarity rows computed at once")
     parser.add_argument("--device", default="cpu", help="torch device (default: %(default)s)")
     return parser.parse_args(argv)
@@ -64,7 +73,8 @@ def main(argv=None):
             raise InputFileError(args.dict, "no embedding word is a token of this dictionary; "
                                  "were the embeddings trained on text encoded with the model's SentencePiece?")
     sides = {"src": (src_words, src_emb.to(args.device)), "tgt": (tgt_words, tgt_emb.to(args.device))}
-    outputs = {}
+    gold = read_word_pairs(args.gold) if args.gold else None
+    outputs, precision = {}, {}
     for direction in DIRECTIONS[args.direction]:
         (query_words, query_emb), (key_words, key_emb) = sides[direction[:3]], sides[direction[-3:]]
         entries = induce_lexicon(query_words, query_emb, key_words, key_emb, k=args.k, knn=args.knn,
@@ -77,6 +87,11 @@ def main(argv=None):
             write_lexicon_tsv(ids_path, lexicon_to_ids(entries, dictionary))
             outputs[direction + ".ids"] = ids_path
         logger.info("%s: %d entries for %d words -> %s", direction, len(entries), len(query_words), path)
+        if gold is not None:
+            pairs = gold if direction == "src2tgt" else [(t, s) for s, t in gold]
+            (p1, evaluated), (pk, _) = precision_at_k(entries, pairs, 1), precision_at_k(entries, pairs, args.k)
+            precision[direction] = {"p@1": p1, f"p@{args.k}": pk, "evaluated_words": evaluated}
+            print(f"{direction}: precision@1 {p1:.3f}, precision@{args.k} {pk:.3f} on {evaluated} gold words")
     sidecar = {
         "tool": "xlgen-induce-lexicon",
         "src_emb": os.path.abspath(args.src_emb),
@@ -84,6 +99,7 @@ def main(argv=None):
         "dict": os.path.abspath(args.dict) if args.dict else None,
         "direction": args.direction, "k": args.k, "knn": args.knn,
         "outputs": outputs,
+        "gold": os.path.abspath(args.gold) if args.gold else None, "precision": precision,
         "seconds": round(time.perf_counter() - started, 3),
     }
     with atomic_output(f"{args.out_prefix}.json") as f:

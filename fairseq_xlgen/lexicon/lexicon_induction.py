@@ -67,3 +67,20 @@ def write_lexicon_tsv(path, entries):
     with atomic_output(path) as f:
         for src, tgt, score, rank in entries:
             f.write(f"{src}\t{tgt}\t{score:.6f}\t{rank}\n")
+
+
+def precision_at_k(entries, gold_pairs, k=1):
+    """Bilingual lexicon induction precision@k against a gold lexicon.
+
+    Evaluated on the query words that have both candidates in ``entries`` and a gold
+    translation; a word counts as correct when one of its top-k candidates is a gold
+    translation. Returns ``(precision, number of evaluated words)``.
+    """
+    gold = {}
+    for src, tgt in gold_pairs:
+        gold.setdefault(src, set()).add(tgt)
+    hits = {}
+    for src, tgt, _, rank in entries:
+        if src in gold:
+            hits[src] = hits.get(src, False) or (rank <= k and tgt in gold[src])
+    return (sum(hits.values()) / len(hits) if hits else 0.0), len(hits)
