@@ -1,0 +1,401 @@
+"""xlgen-xlrs: cross-lingual representation similarity of mBART models (Li & Murray, paper 002).
+
+    xlgen-xlrs compute  --models mbart.cc25 checkpoints/ --parallel-prefix par --langs en_XX,de_DE,zh_CN
+                        [--spm sentence.bpe.model] --out xlrs.json          (§4: XLRS per checkpoint)
+    xlgen-xlrs plot     --xlrs en=xlrs.en.json en+de=xlrs.en_de.json --out xlrs.png   (Figures 3, 6)
+    xlgen-xlrs select   --xlrs xlrs.json --hyps 'out/{checkpoint}/{split}.{lang}.txt'
+                        --refs 'task/{lang}/{split}.target' --src-lang en_XX --tgt-langs de_DE,zh_CN
+                        --out selection.json                                 (§6.2, Tables 7-8)
+    xlgen-xlrs spearman --xlrs xlrs.json --hyps ... --refs ... --src-lang en_XX --tgt-langs ...   (Table 4)
+    xlgen-xlrs overlap  --labels 'task/{lang}/test.target' --src-lang en_XX --tgt-langs de_DE,zh_CN   (§5.1)
+
+``compute`` caches each model's result in ``OUT.cache.json`` and resumes from it. Written
+files appear atomically, JSON outputs with ``OUT.settings.json``. Bad input: one ``error:``
+line and exit status 2.
+"""
+import argparse
+import hashlib
+import json
+import os
+import sys
+from typing import Dict, List
+
+import sentencepiece
+import torch
+from tqdm import tqdm
+
+from fairseq_xlgen.analysis.checkpoint_selection import (
+    CheckpointResult,
+    select_checkpoints,
+    selection_markdown,
+    xlrs_score_correlation,
+)
+from fairseq_xlgen.analysis.checkpoints import list_model_sources, load_model
+from fairseq_xlgen.analysis.encoder_states import (
+    check_pieces,
+    language_pairs,
+    pair_name,
+    read_parallel_sentences,
+    xlrs_by_pair,
+)
+from fairseq_xlgen.analysis.plots import plot_xlrs_curves
+from fairseq_xlgen.analysis.scoring import METRICS, WordTokenizer, score_outputs
+from fairseq_xlgen.analysis.xlrs import label_overlap
+from fairseq_xlgen.cli.score import (
+    InputError,
+    check_language,
+    check_output_path,
+    exit_on_input_error,
+    print_table,
+    read_sentences,
+    read_system_output,
+    read_text,
+    write_json_with_sidecar,
+)
+from fairseq_xlgen.lexicon.embeddings_io import atomic_output
+
+PLACEHOLDERS = ("checkpoint", "lang", "split")
+
+
+def comma_list(text: str) -> List[str]:
+    return [item for item in text.split(",") if item]
+
+
+def check_languages(text: str, flag: str) -> List[str]:
+    langs = comma_list(text)
+    if not langs:
+        raise InputError(f"{flag}: give comma-separated language codes, e.g. en_XX,de_DE")
+    for lang in langs:
+        check_language(lang, flag)
+    return langs
+
+
+# ---------------------------------------------------------------- compute
+
+
+def model_cache_key(path: str, settings: dict) -> dict:
+    """What must match for a cached result to be reused: the file's identity and the settings."""
+    stat = os.stat(os.path.join(path, "model.pt") if os.path.isdir(path) else path)
+    return {"mtime_ns": stat.st_mtime_ns, "size": stat.st_size, "settings": settings}
+
+
+def read_cache(path: str) -> Dict[str, dict]:
+    if not os.path.isfile(path):
+        return {}
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (ValueError, UnicodeDecodeError):
+        raise InputError(f"{path}: not a JSON cache of xlgen-xlrs compute; delete it to start afresh") from None
+
+
+def write_json(path: str, payload) -> None:
+    with atomic_output(path) as f:
+        json.dump(payload, f, ensure_ascii=False, indent=1)
+        f.write("\n")
+
+
+def encode_parallel(args, langs) -> Dict[str, List[str]]:
+    """The sampled parallel sentences as SentencePiece pieces (encoded with --spm, or checked)."""
+    try:
+        lines = read_parallel_sentences(args.parallel_prefix, langs, args.max_sentences, args.seed)
+    except (OSError, ValueError) as e:
+        raise InputError(f"--parallel-prefix: {e}") from None
+    if args.spm:
+        try:
+            processor = sentencepiece.SentencePieceProcessor(model_file=args.spm)
+        except (OSError, RuntimeError):
+            raise InputError(f"--spm {args.spm}: not a SentencePiece model; pass the model's .model file") from None
+        return {lang: [" ".join(pieces) for pieces in processor.encode(v, out_type=str)] for lang, v in lines.items()}
+    for lang, v in lines.items():
+        try:
+            check_pieces(v, f"{args.parallel_prefix}.{lang}")
+        except ValueError as e:
+            raise InputError(f"--parallel-prefix {e}; or pass --spm MODEL to encode raw text") from None
+    return lines
+
+
+def compute(args):
+    langs = check_languages(args.langs, "--langs")
+    try:
+        pairs = language_pairs(langs, comma_list(args.pairs or ""))
+    except ValueError as e:
+        raise InputError(f"--pairs: {e}") from None
+    check_output_path(args.out, "--out")
+    if args.max_sentences < 1:
+        raise InputError(f"--max-sentences {args.max_sentences}: give a positive number of sentences")
+    if args.spm and not os.path.isfile(args.spm):
+        raise InputError(f"--spm {args.spm}: no such file; pass the model's SentencePiece .model file")
+    try:
+        sources = list_model_sources(args.models)
+    except FileNotFoundError as e:
+        raise InputError(f"--models {e}") from None
+    pieces = encode_parallel(args, list(dict.fromkeys(lang for pair in pairs for lang in pair)))
+    device = "cuda" if torch.cuda.is_available() and not args.cpu else "cpu"
+    settings = {"pairs": [pair_name(p) for p in pairs], "parallel_prefix": os.path.abspath(args.parallel_prefix),
+                "parallel_sha1": hashlib.sha1(json.dumps(pieces, sort_keys=True).encode("utf-8")).hexdigest(),
+                "max_sentences": args.max_sentences, "seed": args.seed, "spm": args.spm, "fp16": args.fp16}
+    cache_path = args.out + ".cache.json"
+    cache = read_cache(cache_path)
+    rows = []
+    for source in tqdm(sources, desc="xlrs", unit="model", disable=args.no_progress):
+        key = os.path.abspath(source.path)
+        identity = model_cache_key(source.path, settings)
+        cached = cache.get(key)
+        if not (cached and all(cached.get(k) == v for k, v in identity.items())):
+            try:
+                model, dictionary, num_updates = load_model(source, args.data)
+            except (OSError, ValueError) as e:
+                raise InputError(f"--models {source.path}: {e}; pass --data DIR when the training data moved") from None
+            model = model.to(device)
+            if args.fp16:
+                model = model.half()
+            try:
+                scores = xlrs_by_pair(model, dictionary, pieces, pairs, args.batch_size)
+            except ValueError as e:
+                raise InputError(f"--models {source.path}: {e}") from None
+            cached = cache[key] = {**identity, "num_updates": num_updates, "xlrs": scores}
+            write_json(cache_path, cache)
+        rows.append({"model": source.path, "name": source.name, "kind": source.kind,
+                     "num_updates": cached["num_updates"], "xlrs": cached["xlrs"]})
+    rows.sort(key=lambda r: (r["num_updates"], r["kind"] != "pretrained", r["name"]))
+    print_table([[r["name"], r["num_updates"]] + [f"{r['xlrs'][p]:.4f}" for p in settings["pairs"]] for r in rows],
+                ["model", "updates"] + settings["pairs"])
+    write_json_with_sidecar(args.out, {"pairs": settings["pairs"], "models": rows},
+                            {"tool": "xlgen-xlrs compute", **settings, "models": args.models, "device": device})
+
+
+# ---------------------------------------------------------------- plot
+
+
+def read_xlrs_table(path: str, flag: str = "--xlrs") -> dict:
+    try:
+        table = json.loads("\n".join(read_text(path, flag)))
+    except ValueError:
+        table = None
+    if not isinstance(table, dict) or not {"pairs", "models"} <= table.keys():
+        raise InputError(f"{flag} {path}: not the JSON written by xlgen-xlrs compute --out")
+    return table
+
+
+def plot(args):
+    check_output_path(args.out, "--out")
+    curves = {}
+    for spec in args.xlrs:
+        label, sep, path = spec.rpartition("=")
+        table = read_xlrs_table(path)
+        pairs = comma_list(args.pairs) if args.pairs else table["pairs"]
+        for pair in pairs:
+            if pair not in table["pairs"]:
+                raise InputError(f"--pairs {pair}: not in --xlrs {path} (has {', '.join(table['pairs'])})")
+            name = f"{label}: {pair}" if sep else pair
+            curves[name] = [(r["num_updates"], r["xlrs"][pair]) for r in table["models"]]
+    plot_xlrs_curves(curves, args.out, title=args.title)
+    write_json(args.out + ".settings.json", {"argv": sys.argv, "tool": "xlgen-xlrs plot", "xlrs": args.xlrs,
+                                             "title": args.title, "curves": curves})
+    print(f"wrote {args.out} (plotted points in {args.out}.settings.json)")
+
+
+# ---------------------------------------------------------------- select / spearman
+
+
+def fill_pattern(pattern: str, flag: str, **values) -> str:
+    try:
+        return pattern.format(**values)
+    except (KeyError, IndexError, ValueError):
+        raise InputError(f"{flag} {pattern}: use only the placeholders {{{'}, {'.join(PLACEHOLDERS)}}}") from None
+
+
+def metric_family(metric: str) -> str:
+    """The :data:`METRICS` entry that produces a score key (``rougeL`` -> ``rouge``)."""
+    family = "sp_rouge" if metric.startswith("sp_rouge") else "rouge" if metric.startswith("rouge") else metric
+    if family not in METRICS or (family != metric and metric[len(family):] not in ("1", "2", "L")):
+        raise InputError(f"--metric {metric}: choose bleu, chrf, rouge1/2/L or sp_rouge1/2/L")
+    return family
+
+
+def score_checkpoints(table: dict, args, lang_splits) -> List[CheckpointResult]:
+    """Score every finetuned checkpoint of an XLRS table on the ``(lang, split)`` outputs."""
+    family = metric_family(args.metric)
+    if family == "sp_rouge" and not args.spm:
+        raise InputError(f"--metric {args.metric} needs --spm MODEL (the model's SentencePiece model)")
+    references = {}
+    results = []
+    for row in table["models"]:
+        if row["kind"] == "pretrained":
+            continue  # never finetuned: not a candidate
+        result = CheckpointResult(row["name"], row["num_updates"], row["xlrs"])
+        for lang, split in lang_splits:
+            hyp_path = fill_pattern(args.hyps, "--hyps", checkpoint=row["name"], lang=lang, split=split)
+            if (lang, split) not in references:
+                ref_path = fill_pattern(args.refs, "--refs", checkpoint=row["name"], lang=lang, split=split)
+                references[(lang, split)] = (ref_path, read_sentences(ref_path, "--refs"))
+            ref_path, refs = references[(lang, split)]
+            hyps = read_system_output(hyp_path, "--hyps").hypotheses
+            if len(hyps) != len(refs):
+                raise InputError(f"--hyps {hyp_path} has {len(hyps)} hypotheses but --refs {ref_path} has "
+                                 f"{len(refs)} lines; generate the whole {split} split")
+            scores = score_outputs(hyps, refs, lang, metrics=[family], spm_model=args.spm)["scores"]
+            result.scores[(lang, split)] = scores[args.metric]
+        results.append(result)
+    if not results:
+        raise InputError(f"--xlrs {args.xlrs}: no finetuned checkpoints in the table")
+    return results
+
+
+def score_settings(args) -> dict:
+    return {"xlrs": args.xlrs, "hyps": args.hyps, "refs": args.refs, "metric": args.metric, "spm": args.spm,
+            "src_lang": args.src_lang, "tgt_langs": args.tgt_langs}
+
+
+def checked_pair_languages(args, table):
+    check_language(args.src_lang, "--src-lang")
+    tgt_langs = check_languages(args.tgt_langs, "--tgt-langs")
+    for tgt in tgt_langs:
+        if not {f"{args.src_lang}-{tgt}", f"{tgt}-{args.src_lang}"} & set(table["pairs"]):
+            raise InputError(f"--tgt-langs {tgt}: --xlrs {args.xlrs} has no XLRS for {args.src_lang}-{tgt} "
+                             f"(has {', '.join(table['pairs'])}); compute it with xlgen-xlrs compute --pairs")
+    return tgt_langs
+
+
+def select(args):
+    check_output_path(args.out, "--out")
+    table = read_xlrs_table(args.xlrs)
+    tgt_langs = checked_pair_languages(args, table)
+    lang_splits = [(args.src_lang, args.dev_split)] + [(t, s) for t in tgt_langs for s in (args.dev_split,
+                                                                                           args.test_split)]
+    results = score_checkpoints(table, args, lang_splits)
+    selection = select_checkpoints(results, args.src_lang, tgt_langs, args.dev_split, args.test_split)
+    selection["checkpoints"] = [{"checkpoint": r.name, "num_updates": r.num_updates, "xlrs": r.xlrs,
+                                 "scores": {f"{split}.{lang}": v for (lang, split), v in r.scores.items()}}
+                                for r in results]
+    markdown = selection_markdown(selection, args.metric)
+    print(markdown, end="")
+    markdown_path = os.path.splitext(args.out)[0] + ".md"
+    with atomic_output(markdown_path) as f:
+        f.write(markdown)
+    write_json_with_sidecar(args.out, selection, {"tool": "xlgen-xlrs select", **score_settings(args),
+                                                  "dev_split": args.dev_split, "test_split": args.test_split})
+
+
+def correlate(args):
+    table = read_xlrs_table(args.xlrs)
+    tgt_langs = checked_pair_languages(args, table)
+    if args.json:
+        check_output_path(args.json, "--json")
+    results = score_checkpoints(table, args, [(t, args.split) for t in tgt_langs])
+    correlation = xlrs_score_correlation(results, args.src_lang, tgt_langs, args.split)
+    print_table([[name, "undefined (constant scores)" if c["rho"] is None else f"{c['rho']:.3f}",
+                  "" if c["p_value"] is None else f"{c['p_value']:.3g}", c["points"]]
+                 for name, c in [("mean over targets", correlation["mean"]), *correlation["per_target"].items()]],
+                ["target", "spearman rho", "p-value", "checkpoints"])
+    if args.json:
+        write_json_with_sidecar(args.json, correlation, {"tool": "xlgen-xlrs spearman", **score_settings(args),
+                                                         "split": args.split})
+
+
+# ---------------------------------------------------------------- overlap
+
+
+def overlap(args):
+    check_language(args.src_lang, "--src-lang")
+    tgt_langs = check_languages(args.tgt_langs, "--tgt-langs")
+    if args.json:
+        check_output_path(args.json, "--json")
+    source = read_text(fill_pattern(args.labels, "--labels", lang=args.src_lang), "--labels")
+    per_target = {}
+    for tgt in tgt_langs:
+        path = fill_pattern(args.labels, "--labels", lang=tgt)
+        try:
+            per_target[tgt] = 100.0 * label_overlap(source, read_text(path, "--labels"), level=args.level,
+                                                    tokenize=WordTokenizer().tokenize)
+        except ValueError as e:
+            raise InputError(f"--labels {path}: {e}") from None
+    mean = sum(per_target.values()) / len(per_target)
+    print_table([[f"{args.src_lang}-{t}", f"{d:.2f}"] for t, d in per_target.items()] + [["mean (d)", f"{mean:.2f}"]],
+                ["pair", f"label overlap d, {args.level} level (%)"])
+    if args.json:
+        write_json_with_sidecar(args.json, {"per_target": per_target, "mean": mean},
+                                {"tool": "xlgen-xlrs overlap", "labels": args.labels, "level": args.level,
+                                 "src_lang": args.src_lang, "tgt_langs": tgt_langs})
+
+
+# ---------------------------------------------------------------- arguments
+
+
+def add_scoring_args(parser):
+    parser.add_argument("--xlrs", required=True, help="XLRS table of one training run (xlgen-xlrs compute --out)")
+    parser.add_argument("--hyps", required=True, help="fairseq-generate output per checkpoint, language and split, "
+                        "a pattern with {checkpoint} (file stem, e.g. checkpoint_3_300), {lang} and {split}")
+    parser.add_argument("--refs", required=True, help="references, a pattern with {lang} and {split}")
+    parser.add_argument("--src-lang", required=True, help="source (training) language, e.g. en_XX")
+    parser.add_argument("--tgt-langs", required=True, help="comma-separated zero-shot target languages")
+    parser.add_argument("--metric", default="rougeL", help="score key: rouge1/2/L, sp_rouge1/2/L, bleu or chrf "
+                        "(default rougeL, the paper's ROUGE-L)")
+    parser.add_argument("--spm", help="SentencePiece model for the sp_rouge metrics")
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="xlgen-xlrs", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog=__doc__.split("\n\n", 1)[1])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("compute", help="XLRS of models/checkpoints on parallel sentences (§4)")
+    p.add_argument("--models", nargs="+", required=True, help="checkpoint files, training save dirs (their "
+                   "checkpoint{N}.pt / checkpoint_{E}_{U}.pt) and pretrained model dirs (update 0)")
+    p.add_argument("--parallel-prefix", required=True, help="parallel sentences PREFIX.{lang}, line i translating "
+                   "line i; SentencePiece pieces unless --spm is given")
+    p.add_argument("--langs", required=True, help="comma-separated languages, e.g. en_XX,de_DE,zh_CN")
+    p.add_argument("--pairs", help="comma-separated pairs such as en_XX-de_DE (default: first language with "
+                   "each other one)")
+    p.add_argument("--spm", help="SentencePiece model: encode raw-text parallel files with it")
+    p.add_argument("--max-sentences", type=int, default=512, help="seeded sample of parallel lines (paper: 512)")
+    p.add_argument("--seed", type=int, default=1, help="seed of the sample (the task's --seed gives the same lines)")
+    p.add_argument("--batch-size", type=int, default=64, help="sentences per encoder pass")
+    p.add_argument("--data", help="data directory for loading checkpoints whose training data moved")
+    p.add_argument("--cpu", action="store_true", help="stay on the CPU even when a GPU is present")
+    p.add_argument("--fp16", action="store_true", help="run the encoder in fp16 (pooling and cosine stay fp32)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--out", required=True, help="XLRS table (JSON); OUT.cache.json caches each model")
+    p.set_defaults(run=compute)
+
+    p = commands.add_parser("plot", help="XLRS against updates, one line per run and pair (PNG)")
+    p.add_argument("--xlrs", nargs="+", required=True, metavar="[LABEL=]FILE", help="XLRS tables (compute --out)")
+    p.add_argument("--pairs", help="comma-separated pairs to draw (default: all of each table)")
+    p.add_argument("--title", default="XLRS during finetuning")
+    p.add_argument("--out", required=True, help="PNG file")
+    p.set_defaults(run=plot)
+
+    p = commands.add_parser("select", help="checkpoint selection by source dev, lowest XLRS, target dev (§6.2)")
+    add_scoring_args(p)
+    p.add_argument("--dev-split", default="valid")
+    p.add_argument("--test-split", default="test")
+    p.add_argument("--out", required=True, help="selection (JSON); the markdown table goes to OUT without .json + .md")
+    p.set_defaults(run=select)
+
+    p = commands.add_parser("spearman", help="rank correlation of XLRS and zero-shot scores over checkpoints (Table 4)")
+    add_scoring_args(p)
+    p.add_argument("--split", default="test")
+    p.add_argument("--json", help="write the correlations here")
+    p.set_defaults(run=correlate)
+
+    p = commands.add_parser("overlap", help="cross-lingual label overlap d of a task (§5.1)")
+    p.add_argument("--labels", required=True, help="parallel labels per language, a pattern with {lang}")
+    p.add_argument("--src-lang", required=True)
+    p.add_argument("--tgt-langs", required=True, help="comma-separated languages")
+    p.add_argument("--level", choices=("sequence", "token"), default="token",
+                   help="sequence: identical labels (the paper's equation); token: matched label words")
+    p.add_argument("--json", help="write the overlaps here")
+    p.set_defaults(run=overlap)
+    return parser.parse_args(argv)
+
+
+@exit_on_input_error
+def main(argv=None):
+    args = parse_args(argv)
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main()
