@@ -10,7 +10,8 @@ import pytest
 import torch
 from conftest import tool_env
 
-from fairseq_xlgen.lexicon.embeddings_io import InputFileError, atomic_output, read_embeddings, write_embeddings
+from fairseq_xlgen.file_io import InputFileError, atomic_output
+from fairseq_xlgen.lexicon.embeddings_io import read_embeddings, write_embeddings
 
 ENV = tool_env(PYTHONHASHSEED="0")  # gensim seeds its vectors with hash(): make runs repeatable
 

@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from fairseq_xlgen.lexicon.embeddings_io import InputFileError
+from fairseq_xlgen.file_io import InputFileError
 from fairseq_xlgen.lexicon.lexicon_induction import (
     induce_lexicon,
     lexicon_to_ids,

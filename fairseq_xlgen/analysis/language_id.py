@@ -20,9 +20,9 @@ import copy
 import functools
 import json
 import math
-import os
-import tempfile
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+from fairseq_xlgen.file_io import atomic_output
 
 #: ISO 639-1 code of every mBART-50 language code (mbart.cc25's 25 are a subset).
 MBART_TO_ISO = {
@@ -154,10 +154,8 @@ class NgramIdentifier(LanguageIdentifier):
     def save(self, path: str) -> None:
         """Write the counts as JSON (temp file + rename)."""
         payload = {"format": self.FORMAT, "order": self.order, "alpha": self.alpha, "counts": self.counts}
-        directory = os.path.dirname(os.path.abspath(path))
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=directory, delete=False) as f:
+        with atomic_output(path) as f:
             json.dump(payload, f, ensure_ascii=False)
-        os.replace(f.name, path)
 
     @classmethod
     def load(cls, path: str) -> "NgramIdentifier":

@@ -1,7 +1,5 @@
 """PNG plots (matplotlib, Agg backend): XLRS during finetuning (paper 002 Figures 1-3, 6) and
 word accuracy by frequency bucket (paper 004 Table VII)."""
-import os
-import tempfile
 from typing import Mapping, Sequence, Tuple
 
 import matplotlib
@@ -9,19 +7,16 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 
+from fairseq_xlgen.file_io import atomic_path  # noqa: E402
+
 
 def _save_png(figure, path: str) -> None:
     """Save via a temporary file in the same directory, then rename."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=directory)
-    os.close(fd)
     try:
-        figure.savefig(tmp, dpi=120)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            figure.savefig(tmp, dpi=120, format="png")
     finally:
         plt.close(figure)
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def plot_xlrs_curves(curves: Mapping[str, Sequence[Tuple[int, float]]], path: str, title: str = "XLRS") -> None:

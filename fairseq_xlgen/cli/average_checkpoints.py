@@ -14,7 +14,7 @@ import sys
 import torch
 from fairseq.checkpoint_utils import torch_persistent_save
 
-from fairseq_xlgen.cli.score import InputError, exit_on_input_error
+from fairseq_xlgen.file_io import InputError, exit_on_input_error
 
 _PATTERNS = (re.compile(r"checkpoint_\d+_(\d+)\.pt$"), re.compile(r"checkpoint(\d+)\.pt$"))
 

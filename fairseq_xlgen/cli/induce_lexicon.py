@@ -11,13 +11,8 @@ import logging
 import os
 import time
 
-from fairseq_xlgen.lexicon.embeddings_io import (
-    InputFileError,
-    atomic_output,
-    read_embeddings,
-    read_word_pairs,
-    reports_input_errors,
-)
+from fairseq_xlgen.file_io import InputFileError, atomic_output, exit_on_input_error
+from fairseq_xlgen.lexicon.embeddings_io import read_embeddings, read_word_pairs
 from fairseq_xlgen.lexicon.lexicon_induction import (
     induce_lexicon,
     lexicon_to_ids,
@@ -51,7 +46,7 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-@reports_input_errors
+@exit_on_input_error
 def main(argv=None):
     logging.basicConfig(format="%(asctime)s | %(levelname)s | %(name)s | %(message)s", level=logging.INFO)
     args = parse_args(argv)

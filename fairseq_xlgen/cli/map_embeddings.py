@@ -19,14 +19,8 @@ from fairseq_xlgen.lexicon.embedding_mapping import (
     numeral_seed_pairs,
     seed_pairs_from_word_pairs,
 )
-from fairseq_xlgen.lexicon.embeddings_io import (
-    InputFileError,
-    atomic_output,
-    read_embeddings,
-    read_word_pairs,
-    reports_input_errors,
-    write_embeddings,
-)
+from fairseq_xlgen.file_io import InputFileError, atomic_output, exit_on_input_error
+from fairseq_xlgen.lexicon.embeddings_io import read_embeddings, read_word_pairs, write_embeddings
 
 logger = logging.getLogger("xlgen-map-embeddings")
 
@@ -98,7 +92,7 @@ def _seed_pairs(args, src_words, tgt_words):
     return pairs, skipped
 
 
-@reports_input_errors
+@exit_on_input_error
 def main(argv=None):
     logging.basicConfig(format="%(asctime)s | %(levelname)s | %(name)s | %(message)s", level=logging.INFO)
     args = parse_args(argv)

@@ -9,11 +9,9 @@ them, ``<json>.settings.json`` with the settings that produced them. Bad input: 
 line and exit status 2.
 """
 import argparse
-import functools
 import json
 import os
 import sys
-import tempfile
 import time
 from typing import List
 
@@ -26,24 +24,7 @@ from fairseq_xlgen.analysis.generate_output import (
 from fairseq_xlgen.analysis.language_id import iso_code
 from fairseq_xlgen.analysis.scoring import METRICS, bleu_tokenize, score_outputs
 from fairseq_xlgen.analysis.word_accuracy import PAPER_BUCKET_NAMES, PAPER_CUTOFFS, word_accuracy_by_frequency
-
-
-class InputError(Exception):
-    """Bad user input: reported as one ``error:`` line with exit status 2."""
-
-
-def exit_on_input_error(main):
-    """Turn :class:`InputError` raised by ``main`` into ``error: ...`` on stderr and exit 2."""
-
-    @functools.wraps(main)
-    def wrapper(argv=None):
-        try:
-            return main(argv)
-        except InputError as e:
-            print(f"error: {e}", file=sys.stderr)
-            sys.exit(2)
-
-    return wrapper
+from fairseq_xlgen.file_io import InputError, atomic_output, exit_on_input_error
 
 
 def read_text(path: str, flag: str) -> List[str]:
@@ -93,21 +74,11 @@ def check_output_path(path: str, flag: str) -> None:
 
 def write_json_with_sidecar(path: str, payload: dict, settings: dict) -> None:
     """Write ``path`` and ``path.settings.json``, each via a temporary file and a rename."""
-    directory = os.path.dirname(os.path.abspath(path))
     sidecar = {"argv": sys.argv, "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **settings}
-    temporary = []
-    try:
-        for obj in (sidecar, payload):
-            with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=directory, suffix=".tmp", delete=False) as f:
-                temporary.append(f.name)
-                json.dump(obj, f, ensure_ascii=False, indent=2)
-                f.write("\n")
-        os.replace(temporary[0], path + ".settings.json")
-        os.replace(temporary[1], path)
-    finally:
-        for name in temporary:
-            if os.path.exists(name):
-                os.remove(name)
+    for target, obj in ((path + ".settings.json", sidecar), (path, payload)):
+        with atomic_output(target) as f:
+            json.dump(obj, f, ensure_ascii=False, indent=2)
+            f.write("\n")
 
 
 def parse_args(argv):

@@ -11,13 +11,8 @@ import os
 import sentencepiece
 from tqdm import tqdm
 
-from fairseq_xlgen.lexicon.embeddings_io import (
-    InputFileError,
-    atomic_output,
-    iter_decoded_lines,
-    reports_input_errors,
-    require_file,
-)
+from fairseq_xlgen.file_io import InputFileError, atomic_output, exit_on_input_error, require_file
+from fairseq_xlgen.lexicon.embeddings_io import iter_decoded_lines
 
 logger = logging.getLogger("xlgen-spm-encode")
 
@@ -71,7 +66,7 @@ def _write_batch(processor, lines, target):
         target.write(" ".join(pieces) + "\n")
 
 
-@reports_input_errors
+@exit_on_input_error
 def main(argv=None):
     logging.basicConfig(format="%(asctime)s | %(levelname)s | %(name)s | %(message)s", level=logging.INFO)
     args = parse_args(argv)

@@ -14,13 +14,8 @@ import time
 import torch
 from gensim.models import Word2Vec
 
-from fairseq_xlgen.lexicon.embeddings_io import (
-    InputFileError,
-    atomic_output,
-    reports_input_errors,
-    require_file,
-    write_embeddings,
-)
+from fairseq_xlgen.file_io import InputFileError, atomic_output, exit_on_input_error, require_file
+from fairseq_xlgen.lexicon.embeddings_io import write_embeddings
 
 logger = logging.getLogger("xlgen-train-embeddings")
 
@@ -41,7 +36,7 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-@reports_input_errors
+@exit_on_input_error
 def main(argv=None):
     logging.basicConfig(format="%(asctime)s | %(levelname)s | %(name)s | %(message)s", level=logging.INFO)
     args = parse_args(argv)

@@ -41,18 +41,16 @@ from fairseq_xlgen.analysis.encoder_states import (
 from fairseq_xlgen.analysis.plots import plot_xlrs_curves
 from fairseq_xlgen.analysis.scoring import METRICS, WordTokenizer, score_outputs
 from fairseq_xlgen.analysis.xlrs import label_overlap
+from fairseq_xlgen.file_io import InputError, atomic_output, exit_on_input_error
 from fairseq_xlgen.cli.score import (
-    InputError,
     check_language,
     check_output_path,
-    exit_on_input_error,
     print_table,
     read_sentences,
     read_system_output,
     read_text,
     write_json_with_sidecar,
 )
-from fairseq_xlgen.lexicon.embeddings_io import atomic_output
 
 PLACEHOLDERS = ("checkpoint", "lang", "split")
 

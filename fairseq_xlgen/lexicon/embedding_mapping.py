@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .embeddings_io import InputFileError
+from fairseq_xlgen.file_io import InputFileError, atomic_path
 
 logger = logging.getLogger(__name__)
 
@@ -313,10 +313,9 @@ def _checkpoint_fingerprint(x, z, config):
 
 
 def _save_checkpoint(path, state, generator, fingerprint):
-    tmp_path = f"{path}.tmp"
-    torch.save({"fingerprint": fingerprint, "state": dataclasses.asdict(state) | {"pairs": state.pairs.cpu()},
-                "rng": generator.get_state()}, tmp_path)
-    os.replace(tmp_path, path)
+    with atomic_path(path) as tmp_path:
+        torch.save({"fingerprint": fingerprint, "state": dataclasses.asdict(state) | {"pairs": state.pairs.cpu()},
+                    "rng": generator.get_state()}, tmp_path)
 
 
 def _load_checkpoint(path, generator, fingerprint, device):

@@ -1,4 +1,4 @@
-"""Word2vec text-format embeddings, atomic output files and one-line input errors.
+"""Word2vec text-format embeddings (read with file:line errors, written atomically).
 
 Format (what gensim's ``save_word2vec_format(binary=False)`` writes): a header line
 ``N D``, then ``N`` lines ``word v1 ... vD`` separated by single spaces, most frequent
@@ -6,72 +6,10 @@ word first. Every problem with an input file is raised as :class:`InputFileError
 message names ``file:line`` and says what to do; the command-line tools print it as
 ``error: <message>`` and exit with status 2.
 """
-import contextlib
-import functools
-import os
-import sys
-import tempfile
-
 import numpy as np
 import torch
 
-
-class InputFileError(ValueError):
-    """A missing or malformed input file; ``str(error)`` is ``file:line: what is wrong``."""
-
-    def __init__(self, path, message, line=None):
-        self.path = path
-        self.line = line
-        location = f"{path}:{line}" if line is not None else f"{path}"
-        super().__init__(f"{location}: {message}")
-
-
-def require_file(path, what="input file"):
-    """Raise :class:`InputFileError` unless ``path`` is an existing regular file."""
-    if not os.path.isfile(path):
-        raise InputFileError(path, f"{what} not found; check the path")
-
-
-@contextlib.contextmanager
-def atomic_path(path):
-    """Yield a temporary path next to ``path``; rename it onto ``path`` only on success.
-
-    On any exception the temporary file is removed, so a failed run never leaves a
-    half-written ``path`` behind (an older complete ``path`` is kept untouched).
-    """
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp_path = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
-    os.close(fd)
-    try:
-        yield tmp_path
-        os.replace(tmp_path, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(tmp_path)
-        raise
-
-
-@contextlib.contextmanager
-def atomic_output(path, mode="w", encoding="utf-8"):
-    """Open a file that appears at ``path`` only once written completely (see :func:`atomic_path`)."""
-    with atomic_path(path) as tmp_path, open(tmp_path, mode, encoding=None if "b" in mode else encoding) as f:
-        yield f
-
-
-def reports_input_errors(main):
-    """Decorate a command-line ``main``: an :class:`InputFileError` becomes one line
-    ``error: <file>:<line>: ...`` on stderr and exit status 2, without a traceback."""
-
-    @functools.wraps(main)
-    def wrapper(*args, **kwargs):
-        try:
-            return main(*args, **kwargs)
-        except InputFileError as error:
-            print(f"error: {error}", file=sys.stderr)
-            sys.exit(2)
-
-    return wrapper
+from fairseq_xlgen.file_io import InputFileError, atomic_output, require_file
 
 
 def iter_decoded_lines(path, binary_file):

@@ -6,7 +6,7 @@ candidates; here candidates are sorted by descending CSLS score (rank 1 = best).
 missing from the model's fairseq dictionary are dropped, never mapped to ``<unk>``.
 """
 from .embedding_mapping import csls_topk
-from .embeddings_io import InputFileError, atomic_output, require_file
+from fairseq_xlgen.file_io import InputFileError, atomic_output, require_file
 
 #: fairseq.data.Dictionary's default special symbols, ids 0-3; file lines start at id 4.
 FAIRSEQ_SPECIAL_SYMBOLS = ("<s>", "<pad>", "</s>", "<unk>")

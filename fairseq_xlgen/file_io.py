@@ -1,0 +1,74 @@
+"""Input errors and atomic output files, shared by the library and the command-line tools.
+
+Every problem with user input is an :class:`InputError` whose message names the file
+(and line) or flag and says what to do; the command-line tools print it as one line
+``error: <message>`` and exit with status 2 (:func:`exit_on_input_error`). Outputs appear
+only once complete: they are written to a temporary file next to them, then renamed.
+"""
+import contextlib
+import functools
+import os
+import sys
+import tempfile
+
+
+class InputError(ValueError):
+    """Bad user input: reported as one ``error:`` line with exit status 2."""
+
+
+class InputFileError(InputError):
+    """A missing or malformed input file; ``str(error)`` is ``file:line: what is wrong``."""
+
+    def __init__(self, path, message, line=None):
+        self.path = path
+        self.line = line
+        location = f"{path}:{line}" if line is not None else f"{path}"
+        super().__init__(f"{location}: {message}")
+
+
+def require_file(path, what="input file"):
+    """Raise :class:`InputFileError` unless ``path`` is an existing regular file."""
+    if not os.path.isfile(path):
+        raise InputFileError(path, f"{what} not found; check the path")
+
+
+def exit_on_input_error(main):
+    """Decorate a command-line ``main``: an :class:`InputError` becomes ``error: ...`` on
+    stderr and exit status 2, without a traceback."""
+
+    @functools.wraps(main)
+    def wrapper(*args, **kwargs):
+        try:
+            return main(*args, **kwargs)
+        except InputError as error:
+            print(f"error: {error}", file=sys.stderr)
+            sys.exit(2)
+
+    return wrapper
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary path next to ``path``; rename it onto ``path`` only on success.
+
+    On any exception the temporary file is removed, so a failed run never leaves a
+    half-written ``path`` behind (an older complete ``path`` is kept untouched).
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp_path = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+    os.close(fd)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp_path)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_output(path, mode="w", encoding="utf-8"):
+    """Open a file that appears at ``path`` only once written completely (see :func:`atomic_path`)."""
+    with atomic_path(path) as tmp_path, open(tmp_path, mode, encoding=None if "b" in mode else encoding) as f:
+        yield f
