@@ -7,12 +7,20 @@ frequent first, specials excluded) and the SentencePiece model under the public 
 XLM-R state dicts use the legacy key names of the public xlmr.base file
 (``decoder.sentence_encoder.*``, ``emb_layer_norm``, fused ``in_proj_weight``), which
 fairseq upgrades on load. Building is deterministic for a given corpus and seed.
+
+By default the weights are randomly initialized. With ``pretrain_updates > 0`` the mBART
+fixture is really pretrained like mbart.cc25: ``fairseq-train --task multilingual_denoising``
+with mBART's noise on the corpus (one file per language, named ``<cc25 code>.txt``), then
+saved in the same legacy format (``num_updates`` in ``optimizer_history``); the fairseq log
+is kept as ``pretrain_mbart.log`` next to the model directories. XLM-R stays random.
 """
 import collections
 import json
 import logging
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from dataclasses import asdict, dataclass, field
 
@@ -36,6 +44,10 @@ class TinyModelConfig:
     vocab_size: int = field(default=2000, metadata={"help": "SentencePiece vocabulary (upper bound)"})
     max_positions: int = field(default=256, metadata={"help": "learned positions"})
     seed: int = field(default=1, metadata={"help": "seed of the parameter initialization"})
+    pretrain_updates: int = field(default=0, metadata={
+        "help": "updates of mBART multilingual denoising pretraining on the corpus "
+                "(files named <cc25 code>.txt); 0: random init"})
+    pretrain_lr: float = field(default=1e-3, metadata={"help": "peak learning rate of the pretraining"})
 
 
 def train_sentencepiece(corpus_files, model_path, vocab_size):
@@ -80,8 +92,8 @@ def _common_size_flags(cfg):
     return ["--dropout", "0.1", "--attention-dropout", "0.1", "--seed", str(cfg.seed)]
 
 
-def mbart_args(data_dir, cfg):
-    """The args namespace of an mbart.cc25-style pretraining run, with tiny sizes."""
+def mbart_argv(cfg, langs=MBART_CC25_LANGS):
+    """Command-line arguments of an mbart.cc25-style pretraining run, with tiny sizes."""
     sizes = [
         "--encoder-embed-dim", str(cfg.embed_dim), "--decoder-embed-dim", str(cfg.embed_dim),
         "--encoder-ffn-embed-dim", str(cfg.ffn_dim), "--decoder-ffn-embed-dim", str(cfg.ffn_dim),
@@ -89,11 +101,16 @@ def mbart_args(data_dir, cfg):
         "--encoder-attention-heads", str(cfg.heads), "--decoder-attention-heads", str(cfg.heads),
         "--max-source-positions", str(cfg.max_positions), "--max-target-positions", str(cfg.max_positions),
     ]
-    return _parse_fairseq_args(data_dir, [
-        "--task", "multilingual_denoising", "--langs", ",".join(MBART_CC25_LANGS), "--add-lang-token",
+    return [
+        "--task", "multilingual_denoising", "--langs", ",".join(langs), "--add-lang-token",
         "--arch", "mbart_large", "--layernorm-embedding", "--encoder-normalize-before",
         "--decoder-normalize-before", "--criterion", "cross_entropy", "--max-tokens", "4096", *sizes, *_common_size_flags(cfg),
-    ])
+    ]
+
+
+def mbart_args(data_dir, cfg):
+    """The args namespace of an mbart.cc25-style pretraining run, with tiny sizes."""
+    return _parse_fairseq_args(data_dir, mbart_argv(cfg))
 
 
 def xlmr_args(data_dir, cfg):
@@ -144,19 +161,88 @@ def _build_model(args):
     return task.build_model(args)
 
 
-def build_fixture(layout, out_dir, spm_model, dict_path, cfg):
-    """One model directory (mbart.cc25 or xlmr.base layout) with a randomly initialized model."""
+def corpus_languages(corpus_files):
+    """``{cc25 code: [files]}`` from file names ``<code>.txt`` (pretraining needs each file's language)."""
+    langs = collections.OrderedDict()
+    for path in corpus_files:
+        lang = os.path.basename(path)[: -len(".txt")] if path.endswith(".txt") else None
+        if lang not in MBART_CC25_LANGS:
+            raise ValueError(f"{path}: pretraining needs one file per language named <cc25 code>.txt "
+                             f"(e.g. en_XX.txt), codes: {','.join(MBART_CC25_LANGS)}")
+        langs.setdefault(lang, []).append(path)
+    return langs
+
+
+def _run_logged(cmd, log):
+    """Run a fairseq command line, echo its output (progress) to stderr and append it to ``log``."""
+    with open(log, "a", encoding="utf-8") as f:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        lines = []
+        for line in proc.stdout:
+            sys.stderr.write(line)
+            f.write(line)
+            lines = (lines + [line])[-20:]
+        if proc.wait() != 0:
+            raise RuntimeError(f"{cmd[2]} failed (exit {proc.returncode}):\n" + "".join(lines))
+
+
+def pretrain_mbart(work_dir, corpus_files, spm_model, dict_path, cfg, log):
+    """``cfg.pretrain_updates`` updates of mBART denoising on the corpus; returns the model's state dict.
+
+    fairseq's ``multilingual_denoising`` task needs data for every language in ``--langs``, so
+    the run lists only the corpus languages; its dict.txt already holds all 25 ``[lang]``
+    tokens in cc25 order, so the embedding rows come out exactly as in the 25-language model.
+    """
+    import sentencepiece as spm
+
+    langs = corpus_languages(corpus_files)
+    data = os.path.join(work_dir, "data")
+    os.makedirs(data)
+    with open(dict_path, encoding="utf-8") as src, open(os.path.join(data, "dict.txt"), "w", encoding="utf-8") as dst:
+        dst.write(src.read() + "".join(f"[{lang}] 1\n" for lang in MBART_CC25_LANGS))
+    sp = spm.SentencePieceProcessor(model_file=spm_model)
+    for lang, files in langs.items():
+        encoded = os.path.join(work_dir, f"{lang}.spm")
+        with open(encoded, "w", encoding="utf-8") as out:
+            for path in files:
+                with open(path, encoding="utf-8") as f:
+                    out.writelines(" ".join(sp.encode(line.strip(), out_type=str)) + "\n" for line in f if line.strip())
+        _run_logged([sys.executable, "-m", "fairseq_cli.preprocess", "--only-source", "--srcdict", dict_path,
+                     "--trainpref", encoded, "--destdir", os.path.join(data, lang), "--workers", "1"], log)
+    n = cfg.pretrain_updates
+    save_dir = os.path.join(work_dir, "checkpoints")
+    _run_logged([
+        sys.executable, "-m", "fairseq_cli.train", data, *mbart_argv(cfg, langs=list(langs)),
+        # mBART's noise: 35% of the words masked in Poisson(3.5) spans, each span by one <mask>
+        "--mask", "0.35", "--mask-length", "span-poisson", "--poisson-lambda", "3.5", "--replace-length", "1",
+        "--mask-random", "0.1", "--permute-sentences", "0", "--rotate", "0", "--insert", "0",
+        "--bpe", "sentencepiece", "--sentencepiece-model", spm_model,  # word boundaries of whole-word masking
+        "--no-whole-word-mask-langs", "zh_CN,ja_XX",  # no spaces: mask subwords
+        "--sample-break-mode", "complete", "--tokens-per-sample", str(cfg.max_positions),
+        "--multilang-sampling-alpha", "0.7",
+        "--optimizer", "adam", "--adam-betas", "(0.9, 0.98)", "--adam-eps", "1e-6", "--clip-norm", "1.0",
+        "--lr", str(cfg.pretrain_lr), "--lr-scheduler", "inverse_sqrt", "--warmup-updates", str(max(1, n // 10)),
+        "--max-update", str(n), "--disable-validation", "--valid-subset", "train",  # (fairseq loads it anyway)
+        "--no-epoch-checkpoints", "--save-dir", save_dir,
+        "--num-workers", "0", "--log-format", "json", "--log-interval", str(max(1, n // 20)),
+    ], log)
+    state = torch.load(os.path.join(save_dir, "checkpoint_last.pt"), map_location="cpu", weights_only=False)
+    assert state["optimizer_history"][-1]["num_updates"] == n, state["optimizer_history"][-1]
+    return state["model"]
+
+
+def build_fixture(layout, out_dir, spm_model, dict_path, cfg, state=None, num_updates=0):
+    """One model directory (mbart.cc25 or xlmr.base layout); randomly initialized unless ``state`` is given."""
     os.makedirs(out_dir, exist_ok=True)
     shutil.copyfile(spm_model, os.path.join(out_dir, layout.spm_file))
     shutil.copyfile(dict_path, os.path.join(out_dir, "dict.txt"))
-    if layout is MBART_LAYOUT:
-        args = mbart_args(out_dir, cfg)
-        state = _build_model(args).state_dict()
-    else:
-        args = xlmr_args(out_dir, cfg)
-        state = legacy_xlmr_state_dict(_build_model(args).state_dict())
+    args = mbart_args(out_dir, cfg) if layout is MBART_LAYOUT else xlmr_args(out_dir, cfg)
+    model = _build_model(args)  # also fills the architecture's defaults into args, as a training run does
+    if state is not None:
+        model.load_state_dict(state, strict=True)  # a trained state dict must fit the architecture exactly
+    state = model.state_dict() if layout is MBART_LAYOUT else legacy_xlmr_state_dict(model.state_dict())
     args.data = "."  # the public files carry a path of their training machine; ours is relative
-    save_legacy_checkpoint(os.path.join(out_dir, "model.pt"), args, state)
+    save_legacy_checkpoint(os.path.join(out_dir, "model.pt"), args, state, num_updates)
 
 
 def build_fixtures(out_dir, corpus_files, cfg=None, force=False):
@@ -168,6 +254,8 @@ def build_fixtures(out_dir, corpus_files, cfg=None, force=False):
     for path in corpus_files:
         if not os.path.isfile(path) or os.path.getsize(path) == 0:
             raise ValueError(f"{path}: missing or empty corpus file; pass monolingual text, one sentence per line")
+    if cfg.pretrain_updates > 0:
+        corpus_languages(corpus_files)  # fail before any work
     settings = {
         "version": FIXTURE_VERSION, "config": asdict(cfg),
         "corpus": [{"path": os.path.abspath(p), "bytes": os.path.getsize(p)} for p in corpus_files],
@@ -185,7 +273,14 @@ def build_fixtures(out_dir, corpus_files, cfg=None, force=False):
         dict_path = os.path.join(tmp, "dict.txt")
         train_sentencepiece(corpus_files, spm_model, cfg.vocab_size)
         write_fairseq_dictionary(spm_model, corpus_files, dict_path)
-        build_fixture(MBART_LAYOUT, os.path.join(tmp, "mbart.cc25"), spm_model, dict_path, cfg)
+        mbart_state = None
+        if cfg.pretrain_updates > 0:
+            work = tempfile.mkdtemp(prefix="pretrain-", dir=tmp)
+            mbart_state = pretrain_mbart(work, corpus_files, spm_model, dict_path, cfg,
+                                         log=os.path.join(tmp, "pretrain_mbart.log"))
+            shutil.rmtree(work)
+        build_fixture(MBART_LAYOUT, os.path.join(tmp, "mbart.cc25"), spm_model, dict_path, cfg,
+                      state=mbart_state, num_updates=cfg.pretrain_updates)
         build_fixture(XLMR_LAYOUT, os.path.join(tmp, "xlmr.base"), spm_model, dict_path, cfg)
         os.remove(spm_model)
         os.remove(dict_path)
