@@ -4,11 +4,8 @@ The four languages borrow mBART-cc25 codes (en_XX, de_DE, ru_RU, zh_CN) so that 
 pretrained-model plumbing (language tokens such as ``[de_DE]``) works unchanged; they are
 artificial languages, NOT English, German, Russian or Chinese. A meaning (a small
 structured record) is rendered into every language with that language's lexicon, word
-order, morphology and script. Meanings are not independent draws: a latent topic per
-sentence (per document in mono and summarization) decides which concepts co-occur, so every
-language inherits the same co-occurrence statistics and word embeddings trained on each
-language's monolingual text are approximately isomorphic (what unsupervised lexicon induction
-needs). Every random choice comes from a named stream derived from the seed, so equal (seed, size) give byte-identical files, and a language's files do not
+order, morphology and script. Every random choice comes from a named stream derived from
+the seed, so equal (seed, size) give byte-identical files, and a language's files do not
 depend on which other languages are generated. The format is in docs/synthetic_benchmark.md.
 """
 import contextlib
@@ -28,7 +25,7 @@ from typing import Callable, NamedTuple, Optional
 
 from tqdm import tqdm
 
-GENERATOR_VERSION = 2  # 2: topics, clause number, multi-sentence mono documents, no reserved words
+GENERATOR_VERSION = 1
 META_NOTE = ("artificial languages that borrow mBART-cc25 codes; gold lexicon lines pair the forms of one "
              "concept with equal features (lemmas, inflections, names, numerals, 'and'), attested in the "
              "mono/parallel text of both languages")
@@ -47,17 +44,7 @@ SIZES = {
              "tasks": {"train": 20000, "valid": 500, "test": 500}},
 }
 CATEGORY_SHARES = {"noun": 0.40, "adjective": 0.20, "verb": 0.20, "time": 0.05, "name": 0.15}
-MONO_QUESTION_SHARE = 0.1  # monolingual text mixes in questions like the title task's (share of sentences)
-MONO_SENTENCES = (1, 3)  # sentences per monolingual line (a short document on one topic)
-# Co-occurrence structure, shared by all languages (see MeaningSampler)
-CONCEPTS_PER_TOPIC = 8  # n_topics = concepts // CONCEPTS_PER_TOPIC; a topic lists ~4x that many
-TOPICS_PER_CONCEPT = 4  # each concept (numerals too) belongs to this many random topics
-TOPIC_NOISE = 0.05  # share of slots drawn from the topic-free Zipfian distribution
-PLURAL_CLAUSE_SHARE = 0.35  # clauses about groups: their noun phrases are mostly plural
-PLURAL_PROBABILITY = {True: 0.95, False: 0.03}  # P(plural noun phrase | group clause?); overall ~0.35
-SAME_HEAD_RETRIES = 10  # redraws of an object that repeats its subject
-# Never coined: words that read as a Python/JSON literal (a "None" token looks like a bug)
-RESERVED_WORDS = frozenset({"none", "true", "false", "null", "nil", "nan", "inf", "infinity", "undefined"})
+MONO_QUESTION_SHARE = 0.1  # monolingual text mixes in questions like the title task's
 FUNCTION_WORDS = ("and", "who", "what")  # shared by all languages, in the gold lexicons
 NUMERALS = tuple(range(2, 100))  # written as digits in every language
 TENSES = ("past", "present", "future")
@@ -73,13 +60,6 @@ HAN_WORD_START, HAN_WORD_COUNT = 0x4E00, 3000  # Han characters of ordinary word
 HAN_NAME_START = 0x6C00  # one Han character per name syllable (disjoint from the above)
 NAME_SYLLABLES = tuple(c + v for c in "kmtrsnldbpgv" for v in "aeiou")
 CYRILLIC_LETTERS = str.maketrans("kmtrsnldbpgvaeiou", "кмтрснлдбпгваеиоу")
-
-
-P = {k: float(v) for k, v in (kv.split("=") for kv in os.environ.get("SBP", "").split(",") if kv)}
-
-
-def _p(k, d):
-    return P.get(k, d)
 
 
 def _rng(seed, *stream):
@@ -143,231 +123,56 @@ class ConceptSpace:
     animate: tuple  # only animate nouns (and names) are subjects; asked about with 'who'
     time_tense: tuple  # tense each time expression implies
     names: tuple  # each proper name as a tuple of NAME_SYLLABLES
-    n_topics: int
-    topics: dict  # category (and "numeral", by index into NUMERALS) -> per concept, its topics
 
     @classmethod
     def build(cls, seed, n_concepts):
-        rng, topic_rng = _rng(seed, "concepts"), _rng(seed, "topics")
+        rng = _rng(seed, "concepts")
         counts = {cat: round(share * n_concepts) for cat, share in CATEGORY_SHARES.items()}
-        n_topics = max(TOPICS_PER_CONCEPT, int(n_concepts // _p("per_topic", CONCEPTS_PER_TOPIC)))
         return cls(
             counts=counts,
             noun_class=tuple(_choice(rng, NOUN_CLASSES) for _ in range(counts["noun"])),
             animate=tuple(i == 0 or rng.random() < 0.4 for i in range(counts["noun"])),
             time_tense=tuple(TENSES[i % len(TENSES)] for i in range(counts["time"])),
             names=tuple(_draw_unique(rng, _random_name, counts["name"], set())),
-            n_topics=n_topics,
-            topics=_experimental_topics(topic_rng, n_topics, dict(counts, numeral=len(NUMERALS))),
         )
 
 
 def _random_name(rng):
-    while True:
-        name = tuple(_choice(rng, NAME_SYLLABLES) for _ in range(2 + (rng.random() < 0.4)))
-        if "".join(name) not in RESERVED_WORDS:
-            return name
-
-
-def _experimental_topics(rng, n_topics, counts):
-    mode = _p("mode", 0)
-    kmin, kmax = int(_p("kmin", 4)), int(_p("kmax", 4))
-    size_exp = _p("size_exp", 0.0)
-    cum = list(itertools.accumulate((t + 1) ** -size_exp for t in range(n_topics)))
-    def pick_topic():
-        return bisect(cum[:-1], rng.random() * cum[-1])
-    gd = int(_p("gd", 4))
-    if mode == 1:
-        centres = [[rng.random() for _ in range(gd)] for _ in range(n_topics)]
-    out = {}
-    if mode == 5:
-        D = max(2, int(n_topics / _p("tpd", 5)))
-        dcum = list(itertools.accumulate((d + 1) ** -_p("dom_exp", 1.0) for d in range(D)))
-        def pick_domain():
-            return bisect(dcum[:-1], rng.random() * dcum[-1])
-        domain_topics = [[] for _ in range(D)]
-        global DOMAIN_TOPICS
-        DOMAIN_TOPICS = domain_topics
-        mt = int(_p("min_t", 0))
-        for t in range(n_topics):
-            domain_topics[t % D if t < mt * D else pick_domain()].append(t)
-    for cat, n in counts.items():
-        rows = []
-        for _ in range(n):
-            k = kmin + int(rng.random() * (kmax - kmin + 1))
-            if mode == 5:
-                dt = domain_topics[pick_domain()]
-                topics = []
-                while len(topics) < k:
-                    if dt and rng.random() < _p("q", 0.75):
-                        t = dt[int(rng.random() * len(dt))]
-                    else:
-                        t = int(rng.random() * n_topics)
-                    if t not in topics:
-                        topics.append(t)
-                rows.append(tuple(topics))
-                continue
-            if mode == 4:
-                T = int(_p("T", 10))
-                first = pick_topic()
-                domain = first // T
-                topics = [first]
-                while len(topics) < k:
-                    if rng.random() < _p("q", 0.75):
-                        t = min(n_topics - 1, domain * T + int(rng.random() * T))
-                    else:
-                        t = int(rng.random() * n_topics)
-                    if t not in topics:
-                        topics.append(t)
-                rows.append(tuple(topics))
-                continue
-            if mode == 3:
-                topics = [pick_topic()]
-                while len(topics) < 1 + int(_p("K2", 3)):
-                    t = int(rng.random() * n_topics)
-                    if t not in topics:
-                        topics.append(t)
-                rows.append(tuple(topics))
-                continue
-            if mode == 1:
-                v = [rng.random() for _ in range(gd)]
-                dist = sorted((sum((a - b) ** 2 for a, b in zip(v, c)), t) for t, c in enumerate(centres))
-                rows.append(tuple(t for _, t in dist[:k]))
-                continue
-            topics = []
-            while len(topics) < k:
-                t = pick_topic()
-                if t not in topics:
-                    topics.append(t)
-            rows.append(tuple(topics))
-        out[cat] = tuple(rows)
-    return out
-
-
-def _random_topics(rng, n_topics):
-    """TOPICS_PER_CONCEPT distinct topics, uniformly at random."""
-    topics = []
-    while len(topics) < TOPICS_PER_CONCEPT:
-        topic = int(rng.random() * n_topics)
-        if topic not in topics:
-            topics.append(topic)
-    return tuple(topics)
+    return tuple(_choice(rng, NAME_SYLLABLES) for _ in range(2 + (rng.random() < 0.4)))
 
 
 class MeaningSampler:
-    """Samples meanings with Zipfian concept frequencies and topical co-occurrence.
-
-    Each sentence (a whole document, if asked) has one latent topic; every concept belongs to
-    TOPICS_PER_CONCEPT random topics. A slot (subject, verb, object, adjective, numeral, time
-    expression, name) is filled from the concepts of the sentence's topic, weighted by their
-    Zipfian prior (TOPIC_NOISE of the slots ignore the topic). A concept's contexts are thus
-    the other members of its topics: a signature that identifies it and that is the same in
-    every language. A clause is also about a group (mostly plural noun phrases) or about
-    individuals (mostly singular), so that plural and singular forms have different contexts.
-    """
+    """Samples meanings with Zipfian concept frequencies."""
 
     def __init__(self, space):
         self.space = space
-        animate_nouns = [i for i, animate in enumerate(space.animate) if animate]
-        slots = {  # slot -> (category, candidate concepts in frequency order)
-            "subject": ("noun", animate_nouns),
-            "object": ("noun", range(space.counts["noun"])),
-            "numeral": ("numeral", range(len(NUMERALS))),
-            **{cat: (cat, range(space.counts[cat])) for cat in ("adjective", "verb", "time", "name")},
-        }
-        # slot -> its candidates with their Zipfian prior weights, in frequency order, per topic
-        self.candidates = {slot: [[] for _ in range(space.n_topics)] for slot in slots}
-        self.tables = {}  # (slot, topic or None) -> cumulative weights; built on first use
-        for slot, (category, concepts) in slots.items():
-            weighted = [(concept, (rank + 1) ** -1.0) for rank, concept in enumerate(concepts)]
-            self.tables[slot, None] = self._table(weighted)
-            for concept, weight in weighted:
-                for j, topic in enumerate(space.topics[category][concept]):
-                    self.candidates[slot][topic].append((concept, weight * (1 if j == 0 else _p("w2", 1))))
+        self.animate_nouns = [i for i, animate in enumerate(space.animate) if animate]
+        self.zipf = {cat: ZipfSampler(n) for cat, n in space.counts.items()}
+        self.zipf_animate = ZipfSampler(len(self.animate_nouns))
+        self.zipf_numeral = ZipfSampler(len(NUMERALS))
 
-    @staticmethod
-    def _table(weighted):
-        cumulative = list(itertools.accumulate(weight for _, weight in weighted))
-        total, cumulative[-1] = cumulative[-1], math.inf  # no index past the end on rounding
-        return cumulative, total, [concept for concept, _ in weighted]
-
-    def _geo_setup(self):
-        rng = _rng(1, "semantics")
-        d = int(_p("dim", 16))
-        def vec():
-            v = [2 * rng.random() - 1 for _ in range(d)]
-            n = math.sqrt(sum(x * x for x in v))
-            return [x / n for x in v]
-        counts = dict(self.space.counts, numeral=len(NUMERALS))
-        self.vectors = {cat: [vec() for _ in range(n)] for cat, n in counts.items()}
-        self.states = [vec() for _ in range(self.space.n_topics)]
-        self.slot_cat = {"subject": "noun", "object": "noun", "numeral": "numeral", "adjective": "adjective", "verb": "verb", "time": "time", "name": "name"}
-
-    def draw(self, rng, slot, topic):
-        """A concept index for `slot` from `topic`'s members (or, rarely, from all concepts)."""
-        if rng.random() < _p("noise", TOPIC_NOISE):
-            topic = None
-        if _p("mode", 0) == 2 and topic is not None:
-            if not hasattr(self, "vectors"):
-                self._geo_setup()
-            table = self.tables.get((slot, topic))
-            if table is None:
-                cat = self.slot_cat[slot]
-                z, vecs, beta = self.states[topic], self.vectors[cat], _p("beta", 60)
-                _, _, concepts = self.tables[slot, None]
-                weighted = [(c, (r + 1) ** -1.0 * math.exp(beta * (sum(map(operator.mul, vecs[c], z)) - 1)))
-                            for r, c in enumerate(concepts)]
-                table = self.tables[slot, topic] = self._table(weighted)
-            cumulative, total, concepts = table
-            return concepts[bisect(cumulative, rng.random() * total)]
-        table = self.tables.get((slot, topic))
-        if table is None:  # a topic without candidates for the slot falls back on all of them
-            members = self.candidates[slot][topic]
-            table = self.tables[slot, topic] = self._table(members) if members else self.tables[slot, None]
-        cumulative, total, concepts = table
-        return concepts[bisect(cumulative, rng.random() * total)]
-
-    def topic(self, rng):
-        """Topics are equally likely; concept frequencies come from the Zipfian priors."""
-        if _p("pop_exp", 0) == 0:
-            return int(rng.random() * self.space.n_topics)
-        if not hasattr(self, "_ztop"):
-            self._ztop = ZipfSampler(self.space.n_topics, _p("pop_exp", 0))
-        return self._ztop(rng)
-
-    def noun_phrase(self, rng, topic, subject, group):
+    def noun_phrase(self, rng, subject):
         if rng.random() < (0.2 if subject else 0.1):
-            return NounPhrase(self.draw(rng, "name", topic), is_name=True)
-        head = self.draw(rng, "subject" if subject else "object", topic)
-        adjective = self.draw(rng, "adjective", topic) if rng.random() < 0.5 else None
-        plural = rng.random() < PLURAL_PROBABILITY[group]
-        numeral = NUMERALS[self.draw(rng, "numeral", topic)] if plural and rng.random() < 0.5 else None
+            return NounPhrase(self.zipf["name"](rng), is_name=True)
+        head = self.animate_nouns[self.zipf_animate(rng)] if subject else self.zipf["noun"](rng)
+        adjective = self.zipf["adjective"](rng) if rng.random() < 0.5 else None
+        plural = rng.random() < 0.35
+        numeral = NUMERALS[self.zipf_numeral(rng)] if plural and rng.random() < 0.5 else None
         return NounPhrase(head, False, adjective, plural, numeral)
 
-    def clause(self, rng, topic):
-        group = rng.random() < PLURAL_CLAUSE_SHARE
-        subject, verb = self.noun_phrase(rng, topic, True, group), self.draw(rng, "verb", topic)
-        for _ in range(SAME_HEAD_RETRIES):  # "X sees X" only when a topic offers nothing else
-            obj = self.noun_phrase(rng, topic, False, group)
-            if (obj.head, obj.is_name) != (subject.head, subject.is_name):
-                break
-        time = self.draw(rng, "time", topic) if rng.random() < 0.4 else None
+    def clause(self, rng):
+        subject, verb = self.noun_phrase(rng, True), self.zipf["verb"](rng)
+        obj = self.noun_phrase(rng, False)
+        time = self.zipf["time"](rng) if rng.random() < 0.4 else None
         tense = "present" if time is None else self.space.time_tense[time]
         return Clause(subject, verb, obj, time, tense)
 
-    def meaning(self, rng, topic=None):
-        """One sentence on `topic` (drawn if None)."""
-        topic = self.topic(rng) if topic is None else topic
-        return Meaning(tuple(self.clause(rng, topic) for _ in range(1 + (rng.random() < 0.25))))
+    def meaning(self, rng):
+        return Meaning(tuple(self.clause(rng) for _ in range(1 + (rng.random() < 0.25))))
 
-    def document(self, rng, lengths=(2, 4)):
-        """`lengths[0]`..`lengths[1]` sentences on one topic."""
-        topic, (shortest, longest) = self.topic(rng), lengths
-        n = shortest + int(rng.random() * (longest - shortest + 1))
-        if _p("docdom", 0):
-            dt = [d for d in DOMAIN_TOPICS if topic in d][0]
-            return tuple(self.meaning(rng, topic if i == 0 or rng.random() < _p("stay", 0.5) else dt[int(rng.random() * len(dt))]) for i in range(n))
-        return tuple(self.meaning(rng, topic) for _ in range(n))
+    def document(self, rng):
+        """2-4 independent sentences."""
+        return tuple(self.meaning(rng) for _ in range(2 + int(rng.random() * 3)))
 
 
 # --------------------------------------------------------------------------- languages
@@ -500,7 +305,7 @@ class Lexicon:
             units = spec.shape.units(rank_fraction)
             for attempt in itertools.count():  # lengthen words if the short ones run out
                 forms = spec.inflect(category, spec.shape.word(rng, units + attempt // 20), noun_class)
-                if used.isdisjoint(forms.values()) and not any(form.lower() in RESERVED_WORDS for form in forms.values()):
+                if used.isdisjoint(forms.values()):
                     used.update(forms.values())
                     return forms
 
@@ -646,8 +451,7 @@ def _build_files(seed, size, langs, progress):
 
     for code in langs:
         rng, lexicon = _rng(seed, "mono", code), lexica[code]
-        mono = [[token for meaning in sampler.document(rng, MONO_SENTENCES)
-                 for token in (lexicon.question if rng.random() < MONO_QUESTION_SHARE else lexicon.sentence)(meaning)]
+        mono = [(lexicon.question if rng.random() < MONO_QUESTION_SHARE else lexicon.sentence)(sampler.meaning(rng))
                 for _ in range(counts["mono"])]
         add(f"mono/{code}.txt", code, mono, attested=True)
         bar.update()
@@ -737,9 +541,6 @@ def generate_benchmark(out_dir, seed=1, size="small", langs=None, progress=True,
     with _gc_paused():
         files, space = _build_files(seed, size, langs, progress)
     meta = dict(settings, note=META_NOTE, sizes=SIZES[size], concepts=space.counts,
-                cooccurrence={"topics": space.n_topics, "topics_per_concept": TOPICS_PER_CONCEPT,
-                              "topic_noise": TOPIC_NOISE, "plural_clause_share": PLURAL_CLAUSE_SHARE,
-                              "mono_sentences_per_line": list(MONO_SENTENCES)},
                 languages={code: LANGUAGE_SPECS[code].describe() for code in langs},
                 segmentation={path: segmentation_path(path) for path in sorted(files)
                               if segmentation_path(path) in files},
