@@ -10,8 +10,8 @@ import pytest
 
 from fairseq_xlgen.cli.make_benchmark import main as make_benchmark_main
 from fairseq_xlgen.data.synthetic_benchmark import (
-    LANGUAGES, SIZES, SPLITS, Clause, Meaning, NounPhrase, build_lexica, generate_benchmark,
-    load_gold_lexicon, segmentation_path,
+    LANGUAGES, RESERVED_WORDS, SIZES, SPLITS, Clause, ConceptSpace, Meaning, MeaningSampler, NounPhrase,
+    _rng, build_lexica, generate_benchmark, load_gold_lexicon, segmentation_path,
 )
 
 TINY = SIZES["tiny"]
@@ -163,6 +163,63 @@ def test_word_by_word_translation_covers_the_target(bench, tgt, threshold):
     target = tokenized(out, parallel_path("train", tgt, "en_XX"))
     assert coverage(lexicon, source, target) >= threshold
     assert coverage(lexicon, source, target[1:]) < 0.2
+
+
+REPR_LEAKS = ("None", "True", "False", "nan", "inf", "null", "object at 0x", "()", "[]", "{}", "''")
+
+
+def test_no_python_literal_or_repr_in_any_file(bench):
+    """No token reads as a Python/JSON literal (a name "None" once looked like str(None))."""
+    out, _ = bench
+    for path, content in all_files(out).items():
+        if path == "meta.json":
+            continue
+        text = content.decode("utf-8")
+        tokens = {token for line in text.splitlines() for field in line.split("\t") for token in field.split()}
+        assert not {token.lower() for token in tokens} & RESERVED_WORDS, path
+        assert not any(leak in text for leak in REPR_LEAKS), path
+        assert not set(text) & set("()[]{}<>'\"\\"), path
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_no_word_of_any_lexicon_is_reserved(size):
+    """Every coined word and name, in every form, of every language (seed 1 small once had "None")."""
+    for seed in (1, 2, 3):
+        _, lexica = build_lexica(seed, size)
+        forms = {form.lower() for lexicon in lexica.values() for concepts in lexicon.forms.values()
+                 for concept in concepts for form in concept.values()}
+        forms |= {particle.lower() for lexicon in lexica.values() for particle in lexicon.particles.values()}
+        assert not forms & RESERVED_WORDS, (size, seed)
+
+
+def test_meanings_cluster_by_topic():
+    """Concepts co-occur with the members of their topics, the same way in every language."""
+    space = ConceptSpace.build(1, SIZES["small"]["concepts"])
+    sampler, rng = MeaningSampler(space), _rng(1, "test")
+    same_topic = total = 0
+    for _ in range(500):
+        clause = sampler.meaning(rng).clauses[0]
+        if clause.subject.is_name or clause.obj.is_name:
+            continue
+        total += 1
+        subject_topics, object_topics = space.topics["noun"][clause.subject.head], space.topics["noun"][clause.obj.head]
+        same_topic += bool(set(subject_topics) & set(object_topics))
+    # independent draws would share a topic with P ~ 1 - (1 - 4/125)^4 = 0.12
+    assert same_topic / total > 0.8
+
+
+def test_documents_keep_one_topic_and_clauses_agree_in_number():
+    space = ConceptSpace.build(1, SIZES["small"]["concepts"])
+    sampler, rng = MeaningSampler(space), _rng(1, "test")
+    agree = total = 0
+    for _ in range(300):
+        verbs = [clause.verb for meaning in sampler.document(rng) for clause in meaning.clauses]
+        total += 1  # a verb drawn without regard to the topic (TOPIC_NOISE) may break the chain
+        agree += bool(set.intersection(*(set(space.topics["verb"][verb]) for verb in verbs)))
+    assert agree / total > 0.6  # independent draws: < 0.01
+    plural_pairs = [(c.subject.plural, c.obj.plural) for _ in range(2000) for c in sampler.meaning(rng).clauses
+                    if not c.subject.is_name and not c.obj.is_name]
+    assert sum(s == o for s, o in plural_pairs) / len(plural_pairs) > 0.85  # independent: ~0.55
 
 
 def scripts_of(text):

@@ -4,9 +4,13 @@ The four languages borrow mBART-cc25 codes (en_XX, de_DE, ru_RU, zh_CN) so that 
 pretrained-model plumbing (language tokens such as ``[de_DE]``) works unchanged; they are
 artificial languages, NOT English, German, Russian or Chinese. A meaning (a small
 structured record) is rendered into every language with that language's lexicon, word
-order, morphology and script. Every random choice comes from a named stream derived from
-the seed, so equal (seed, size) give byte-identical files, and a language's files do not
-depend on which other languages are generated. The format is in docs/synthetic_benchmark.md.
+order, morphology and script. Meanings are not independent draws: a latent topic per
+sentence (per document in mono and summarization) decides which concepts co-occur, so every
+language inherits the same co-occurrence statistics and word embeddings trained on each
+language's monolingual text are approximately isomorphic (what unsupervised lexicon induction
+needs). Every random choice comes from a named stream derived from the seed, so equal
+(seed, size) give byte-identical files, and a language's files do not depend on which other
+languages are generated. The format is in docs/synthetic_benchmark.md.
 """
 import contextlib
 import gc
@@ -25,7 +29,7 @@ from typing import Callable, NamedTuple, Optional
 
 from tqdm import tqdm
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: topics, clause number, multi-sentence mono documents, no reserved words
 META_NOTE = ("artificial languages that borrow mBART-cc25 codes; gold lexicon lines pair the forms of one "
              "concept with equal features (lemmas, inflections, names, numerals, 'and'), attested in the "
              "mono/parallel text of both languages")
@@ -44,7 +48,20 @@ SIZES = {
              "tasks": {"train": 20000, "valid": 500, "test": 500}},
 }
 CATEGORY_SHARES = {"noun": 0.40, "adjective": 0.20, "verb": 0.20, "time": 0.05, "name": 0.15}
-MONO_QUESTION_SHARE = 0.1  # monolingual text mixes in questions like the title task's
+MONO_QUESTION_SHARE = 0.1  # monolingual text mixes in questions like the title task's (share of sentences)
+MONO_SENTENCES = (1, 3)  # sentences per monolingual line (a short document on one topic)
+# Co-occurrence structure, shared by all languages (see MeaningSampler)
+CONCEPTS_PER_TOPIC = 8  # n_topics = concepts // CONCEPTS_PER_TOPIC; a topic lists ~4x that many
+TOPICS_PER_CONCEPT = 4  # each concept (numerals too) belongs to this many topics
+TOPICS_PER_DOMAIN = 5  # n_domains = n_topics // TOPICS_PER_DOMAIN; domain sizes are Zipfian
+DOMAIN_EXPONENT = 1.5  # of the Zipfian domain sizes (unequal clusters help unsupervised mapping)
+IN_DOMAIN_TOPIC_SHARE = 0.8  # chance that each of a concept's topics is one of its domain's
+TOPIC_NOISE = 0.02  # share of slots drawn from the topic-free Zipfian distribution
+PLURAL_CLAUSE_SHARE = 0.35  # clauses about groups: their noun phrases are mostly plural
+PLURAL_PROBABILITY = {True: 0.95, False: 0.03}  # P(plural noun phrase | group clause?); overall ~0.35
+SAME_HEAD_RETRIES = 10  # redraws of an object that repeats its subject
+# Never coined: words that read as a Python/JSON literal (a "None" token looks like a bug)
+RESERVED_WORDS = frozenset({"none", "true", "false", "null", "nil", "nan", "inf", "infinity", "undefined"})
 FUNCTION_WORDS = ("and", "who", "what")  # shared by all languages, in the gold lexicons
 NUMERALS = tuple(range(2, 100))  # written as digits in every language
 TENSES = ("past", "present", "future")
@@ -76,6 +93,7 @@ class ZipfSampler:
     """Draws ranks 0..n-1 with P(rank) proportional to 1 / (rank + 1) ** exponent."""
 
     def __init__(self, n, exponent=1.0):
+        self.n = n
         self.cumulative = list(itertools.accumulate((r + 1) ** -exponent for r in range(n)))
         self.total, self.cumulative[-1] = self.cumulative[-1], math.inf  # no rank n on rounding
 
@@ -123,56 +141,135 @@ class ConceptSpace:
     animate: tuple  # only animate nouns (and names) are subjects; asked about with 'who'
     time_tense: tuple  # tense each time expression implies
     names: tuple  # each proper name as a tuple of NAME_SYLLABLES
+    n_topics: int
+    domains: tuple  # the topics of each domain
+    topics: dict  # category (and "numeral", by index into NUMERALS) -> per concept, its topics
 
     @classmethod
     def build(cls, seed, n_concepts):
-        rng = _rng(seed, "concepts")
+        rng, topic_rng = _rng(seed, "concepts"), _rng(seed, "topics")
         counts = {cat: round(share * n_concepts) for cat, share in CATEGORY_SHARES.items()}
+        n_topics = max(2 * TOPICS_PER_CONCEPT, n_concepts // CONCEPTS_PER_TOPIC)
+        domain_of = ZipfSampler(max(2, n_topics // TOPICS_PER_DOMAIN), DOMAIN_EXPONENT)
+        domains = [[] for _ in range(domain_of.n)]
+        for topic in range(n_topics):
+            domains[domain_of(topic_rng)].append(topic)
         return cls(
             counts=counts,
             noun_class=tuple(_choice(rng, NOUN_CLASSES) for _ in range(counts["noun"])),
             animate=tuple(i == 0 or rng.random() < 0.4 for i in range(counts["noun"])),
             time_tense=tuple(TENSES[i % len(TENSES)] for i in range(counts["time"])),
             names=tuple(_draw_unique(rng, _random_name, counts["name"], set())),
+            n_topics=n_topics,
+            domains=tuple(map(tuple, domains)),
+            topics={cat: tuple(_concept_topics(topic_rng, n_topics, domains[domain_of(topic_rng)]) for _ in range(n))
+                    for cat, n in dict(counts, numeral=len(NUMERALS)).items()},
         )
 
 
 def _random_name(rng):
-    return tuple(_choice(rng, NAME_SYLLABLES) for _ in range(2 + (rng.random() < 0.4)))
+    while True:
+        name = tuple(_choice(rng, NAME_SYLLABLES) for _ in range(2 + (rng.random() < 0.4)))
+        if "".join(name) not in RESERVED_WORDS:
+            return name
+
+
+def _concept_topics(rng, n_topics, domain):
+    """TOPICS_PER_CONCEPT distinct topics, each from `domain` (a list of topics) with
+    probability IN_DOMAIN_TOPIC_SHARE, else from all topics."""
+    topics = []
+    while len(topics) < TOPICS_PER_CONCEPT:
+        in_domain = domain and rng.random() < IN_DOMAIN_TOPIC_SHARE
+        topic = domain[int(rng.random() * len(domain))] if in_domain else int(rng.random() * n_topics)
+        if topic not in topics:
+            topics.append(topic)
+    return tuple(topics)
 
 
 class MeaningSampler:
-    """Samples meanings with Zipfian concept frequencies."""
+    """Samples meanings with Zipfian concept frequencies and topical co-occurrence.
+
+    Each sentence (a whole document, if asked) has one latent topic; every concept belongs to
+    TOPICS_PER_CONCEPT topics, mostly of its domain (ConceptSpace). A slot (subject, verb,
+    object, adjective, numeral, time expression, name) is filled from the concepts of the
+    sentence's topic, weighted by their Zipfian prior (TOPIC_NOISE of the slots ignore the
+    topic). A concept's contexts are thus the other members of its topics: a combination that
+    identifies it and that is the same in every language. Domains of Zipfian sizes group the
+    concepts into clusters of different sizes, the coarse structure from which unsupervised
+    embedding mapping can start. A clause is also about a group (mostly plural noun phrases)
+    or about individuals (mostly singular), so that plural and singular forms have different
+    contexts.
+    """
 
     def __init__(self, space):
         self.space = space
-        self.animate_nouns = [i for i, animate in enumerate(space.animate) if animate]
-        self.zipf = {cat: ZipfSampler(n) for cat, n in space.counts.items()}
-        self.zipf_animate = ZipfSampler(len(self.animate_nouns))
-        self.zipf_numeral = ZipfSampler(len(NUMERALS))
+        animate_nouns = [i for i, animate in enumerate(space.animate) if animate]
+        slots = {  # slot -> (category, candidate concepts in frequency order)
+            "subject": ("noun", animate_nouns),
+            "object": ("noun", range(space.counts["noun"])),
+            "numeral": ("numeral", range(len(NUMERALS))),
+            **{cat: (cat, range(space.counts[cat])) for cat in ("adjective", "verb", "time", "name")},
+        }
+        # slot -> its candidates with their Zipfian prior weights, in frequency order, per topic
+        self.candidates = {slot: [[] for _ in range(space.n_topics)] for slot in slots}
+        self.tables = {}  # (slot, topic or None) -> cumulative weights; built on first use
+        for slot, (category, concepts) in slots.items():
+            weighted = [(concept, (rank + 1) ** -1.0) for rank, concept in enumerate(concepts)]
+            self.tables[slot, None] = self._table(weighted)
+            for concept, weight in weighted:
+                for topic in space.topics[category][concept]:
+                    self.candidates[slot][topic].append((concept, weight))
 
-    def noun_phrase(self, rng, subject):
+    @staticmethod
+    def _table(weighted):
+        cumulative = list(itertools.accumulate(weight for _, weight in weighted))
+        total, cumulative[-1] = cumulative[-1], math.inf  # no index past the end on rounding
+        return cumulative, total, [concept for concept, _ in weighted]
+
+    def draw(self, rng, slot, topic):
+        """A concept index for `slot` from `topic`'s members (or, rarely, from all concepts)."""
+        if rng.random() < TOPIC_NOISE:
+            topic = None
+        table = self.tables.get((slot, topic))
+        if table is None:  # a topic without candidates for the slot falls back on all of them
+            members = self.candidates[slot][topic]
+            table = self.tables[slot, topic] = self._table(members) if members else self.tables[slot, None]
+        cumulative, total, concepts = table
+        return concepts[bisect(cumulative, rng.random() * total)]
+
+    def topic(self, rng):
+        """Topics are equally likely; concept frequencies come from the Zipfian priors."""
+        return int(rng.random() * self.space.n_topics)
+
+    def noun_phrase(self, rng, topic, subject, group):
         if rng.random() < (0.2 if subject else 0.1):
-            return NounPhrase(self.zipf["name"](rng), is_name=True)
-        head = self.animate_nouns[self.zipf_animate(rng)] if subject else self.zipf["noun"](rng)
-        adjective = self.zipf["adjective"](rng) if rng.random() < 0.5 else None
-        plural = rng.random() < 0.35
-        numeral = NUMERALS[self.zipf_numeral(rng)] if plural and rng.random() < 0.5 else None
+            return NounPhrase(self.draw(rng, "name", topic), is_name=True)
+        head = self.draw(rng, "subject" if subject else "object", topic)
+        adjective = self.draw(rng, "adjective", topic) if rng.random() < 0.5 else None
+        plural = rng.random() < PLURAL_PROBABILITY[group]
+        numeral = NUMERALS[self.draw(rng, "numeral", topic)] if plural and rng.random() < 0.5 else None
         return NounPhrase(head, False, adjective, plural, numeral)
 
-    def clause(self, rng):
-        subject, verb = self.noun_phrase(rng, True), self.zipf["verb"](rng)
-        obj = self.noun_phrase(rng, False)
-        time = self.zipf["time"](rng) if rng.random() < 0.4 else None
+    def clause(self, rng, topic):
+        group = rng.random() < PLURAL_CLAUSE_SHARE
+        subject, verb = self.noun_phrase(rng, topic, True, group), self.draw(rng, "verb", topic)
+        for _ in range(SAME_HEAD_RETRIES):  # "X sees X" only when a topic offers nothing else
+            obj = self.noun_phrase(rng, topic, False, group)
+            if (obj.head, obj.is_name) != (subject.head, subject.is_name):
+                break
+        time = self.draw(rng, "time", topic) if rng.random() < 0.4 else None
         tense = "present" if time is None else self.space.time_tense[time]
         return Clause(subject, verb, obj, time, tense)
 
-    def meaning(self, rng):
-        return Meaning(tuple(self.clause(rng) for _ in range(1 + (rng.random() < 0.25))))
+    def meaning(self, rng, topic=None):
+        """One sentence on `topic` (drawn if None)."""
+        topic = self.topic(rng) if topic is None else topic
+        return Meaning(tuple(self.clause(rng, topic) for _ in range(1 + (rng.random() < 0.25))))
 
-    def document(self, rng):
-        """2-4 independent sentences."""
-        return tuple(self.meaning(rng) for _ in range(2 + int(rng.random() * 3)))
+    def document(self, rng, lengths=(2, 4)):
+        """`lengths[0]`..`lengths[1]` sentences on one topic."""
+        topic, (shortest, longest) = self.topic(rng), lengths
+        return tuple(self.meaning(rng, topic) for _ in range(shortest + int(rng.random() * (longest - shortest + 1))))
 
 
 # --------------------------------------------------------------------------- languages
@@ -305,7 +402,7 @@ class Lexicon:
             units = spec.shape.units(rank_fraction)
             for attempt in itertools.count():  # lengthen words if the short ones run out
                 forms = spec.inflect(category, spec.shape.word(rng, units + attempt // 20), noun_class)
-                if used.isdisjoint(forms.values()):
+                if used.isdisjoint(forms.values()) and not any(form.lower() in RESERVED_WORDS for form in forms.values()):
                     used.update(forms.values())
                     return forms
 
@@ -451,7 +548,8 @@ def _build_files(seed, size, langs, progress):
 
     for code in langs:
         rng, lexicon = _rng(seed, "mono", code), lexica[code]
-        mono = [(lexicon.question if rng.random() < MONO_QUESTION_SHARE else lexicon.sentence)(sampler.meaning(rng))
+        mono = [[token for meaning in sampler.document(rng, MONO_SENTENCES)
+                 for token in (lexicon.question if rng.random() < MONO_QUESTION_SHARE else lexicon.sentence)(meaning)]
                 for _ in range(counts["mono"])]
         add(f"mono/{code}.txt", code, mono, attested=True)
         bar.update()
@@ -541,6 +639,11 @@ def generate_benchmark(out_dir, seed=1, size="small", langs=None, progress=True,
     with _gc_paused():
         files, space = _build_files(seed, size, langs, progress)
     meta = dict(settings, note=META_NOTE, sizes=SIZES[size], concepts=space.counts,
+                cooccurrence={"topics": space.n_topics, "topics_per_concept": TOPICS_PER_CONCEPT,
+                              "domains": len(space.domains), "domain_exponent": DOMAIN_EXPONENT,
+                              "in_domain_topic_share": IN_DOMAIN_TOPIC_SHARE, "topic_noise": TOPIC_NOISE,
+                              "plural_clause_share": PLURAL_CLAUSE_SHARE,
+                              "mono_sentences_per_line": list(MONO_SENTENCES)},
                 languages={code: LANGUAGE_SPECS[code].describe() for code in langs},
                 segmentation={path: segmentation_path(path) for path in sorted(files)
                               if segmentation_path(path) in files},
