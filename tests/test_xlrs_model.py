@@ -1,5 +1,6 @@
-"""XLRS of a real tiny mBART (paper 002 §4), the xlgen-xlrs CLI (compute / plot / select /
-spearman / overlap) and checkpoint selection (§6.2)."""
+"""XLRS of a real tiny mBART (paper 002 §4), the representation distance of paper 004 Eq. 4,
+the xlgen-xlrs CLI (compute / plot / select / spearman / overlap / distance) and checkpoint
+selection (§6.2)."""
 import json
 import os
 import shutil
@@ -10,8 +11,12 @@ import torch
 
 from fairseq_xlgen.analysis.checkpoint_selection import CheckpointResult, select_checkpoints, xlrs_score_correlation
 from fairseq_xlgen.analysis.checkpoints import PRETRAINED, ModelSource, list_model_sources, load_model
-from fairseq_xlgen.analysis.encoder_states import language_pairs, mbart_source_tokens, pooled_encoder_states
-from fairseq_xlgen.analysis.xlrs import xlrs
+from fairseq.data import LanguagePairDataset
+
+from fairseq_xlgen.analysis.encoder_states import (
+    language_pairs, last_decoder_states, mbart_decoder_inputs, mbart_source_tokens, pooled_encoder_states,
+)
+from fairseq_xlgen.analysis.xlrs import representation_distance, xlrs
 from fairseq_xlgen.cli import xlrs as xlrs_cli
 
 LANGS = ("en_XX", "de_DE")
@@ -66,6 +71,63 @@ def test_fp16_model_is_pooled_in_fp32(mbart, parallel_prefix):
     model.float()
     assert half.dtype == torch.float32
     assert xlrs(full, half) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_decoder_inputs_are_what_fairseq_feeds_an_mbart_target(mbart, parallel_prefix):
+    """translation_from_pretrained_bart: target ``x </s> [lang]``, eos = [lang], the collater moves
+    it to the front; our teacher-forced decoder input must be the same tokens."""
+    model, dictionary = mbart
+    tokens = en_tokens(mbart, parallel_prefix)[:5]
+    dataset = LanguagePairDataset(tokens, [len(t) for t in tokens], dictionary, tokens, [len(t) for t in tokens],
+                                  dictionary, left_pad_target=False, eos=dictionary.index("[en_XX]"))
+    batch = dataset.collater([dataset[i] for i in range(len(tokens))])
+    order = batch["id"].tolist()
+    for row, prev in zip(order, batch["net_input"]["prev_output_tokens"]):
+        expected = mbart_decoder_inputs([tokens[row]])[0]
+        assert prev[: len(expected)].tolist() == expected.tolist()
+        assert expected[0] == dictionary.index("[en_XX]") and expected[-1] == dictionary.eos()
+
+
+def test_last_decoder_states_ignore_padding_and_follow_the_last_token(mbart, parallel_prefix):
+    """Paper 004 §V-A: the decoder output on the last token, independent of batching; Eq. 4 is
+    zero for identical sentences and equals the norm of the stacked differences."""
+    model, dictionary = mbart
+    tokens = en_tokens(mbart, parallel_prefix)
+    one_by_one = last_decoder_states(model, tokens, dictionary.pad(), batch_size=1)
+    together = last_decoder_states(model, tokens, dictionary.pad(), batch_size=len(tokens))
+    assert together.shape == (12, model.decoder.embed_tokens.embedding_dim) and together.dtype == torch.float32
+    assert torch.allclose(one_by_one, together, atol=1e-5)
+    with torch.no_grad():  # a single unpadded sentence: the last row of the decoder's features
+        src = tokens[0][None]
+        features, _ = model(src, torch.tensor([src.shape[1]]), mbart_decoder_inputs(tokens[:1])[0][None],
+                            features_only=True)
+    assert torch.allclose(together[0], features[0, -1], atol=1e-5)
+    assert representation_distance(together, one_by_one) == pytest.approx(0.0, abs=1e-3)
+    shifted = last_decoder_states(model, tokens[1:] + tokens[:1], dictionary.pad())
+    assert representation_distance(together, shifted) == pytest.approx(
+        float(((together - shifted) ** 2).sum().sqrt()), rel=1e-5)
+    assert representation_distance(together, shifted) > 0
+
+
+def test_distance_command_writes_eq4_per_model(pretrained_dir, parallel_prefix, tmp_path, capsys):
+    model_dir = os.path.join(pretrained_dir, "mbart.cc25")
+    fake_checkpoint(os.path.join(model_dir, "model.pt"), tmp_path / "checkpoint_1_5.pt", 5)
+    out = tmp_path / "distance.json"
+    xlrs_cli.main(["distance", "--models", model_dir, str(tmp_path / "checkpoint_1_5.pt"), "--parallel-prefix",
+                   parallel_prefix, "--langs", "en_XX,de_DE", "--data", model_dir, "--no-progress",
+                   "--out", str(out)])
+    table = json.loads(out.read_text())
+    model, dictionary = load_model(ModelSource(model_dir, PRETRAINED))[:2]
+    states = {}
+    for lang in LANGS:
+        with open(f"{parallel_prefix}.{lang}", encoding="utf-8") as f:
+            lang_tokens = mbart_source_tokens(f.read().splitlines(), dictionary, lang, model.encoder.max_positions())
+        states[lang] = last_decoder_states(model, lang_tokens, dictionary.pad())
+    expected = representation_distance(states["en_XX"], states["de_DE"])
+    assert [m["distance"]["en_XX-de_DE"] for m in table["models"]] == pytest.approx([expected, expected], rel=1e-5)
+    settings = json.loads((tmp_path / "distance.json.settings.json").read_text())
+    assert settings["tool"] == "xlgen-xlrs distance" and settings["max_sentences"] == 20000
+    assert "distance en_XX-de_DE" in capsys.readouterr().out
 
 
 def test_language_pairs_default_to_first_language_against_the_others():

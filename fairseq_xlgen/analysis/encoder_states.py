@@ -1,10 +1,17 @@
-"""XLRS of an mBART model (Li & Murray, paper 002 §4): encode parallel sentences, mean-pool.
+"""Sentence representations of an mBART model over parallel sentences: XLRS (Li & Murray,
+paper 002 §4) from mean-pooled encoder states, and the cross-lingual representation distance
+(Zan et al., paper 004 §V-A, Eq. 4) from the decoder output on the last token.
 
 Sentences are fed in mBART's source format ``x </s> [lang]`` (SentencePiece pieces, the
 model's dictionary), batched with fairseq's left padding; a sentence's representation is the
 mean of its encoder output states over the non-padding positions (footnote 2), in fp32
 whatever the model's precision (:func:`fairseq_xlgen.analysis.xlrs.mean_pool`). XLRS of a
 language pair is the mean cosine similarity of the aligned representations.
+
+For Eq. 4 a sentence is also fed to the decoder, teacher-forced in the format of mBART
+finetuning (``translation_from_pretrained_bart``): decoder input ``[lang] x </s>``, the
+target ``x </s> [lang]`` shifted right. Its embedding is the decoder's last-layer output at
+the last position (the ``</s>`` that predicts the closing language tag), in fp32.
 
 Parallel sentences are text files ``PREFIX.{lang}`` with line i of every language being
 translations of each other; the paper samples 512 of them (footnote 2), here a seeded sample
@@ -18,7 +25,7 @@ import torch
 from fairseq.data import data_utils
 
 from fairseq_xlgen.analysis.generate_output import SPM_SPACE, read_lines
-from fairseq_xlgen.analysis.xlrs import mean_pool, xlrs
+from fairseq_xlgen.analysis.xlrs import last_token, mean_pool, representation_distance, xlrs
 
 #: sentences per encoder forward pass
 XLRS_BATCH_SENTENCES = 64
@@ -88,31 +95,69 @@ def mbart_source_tokens(piece_lines: Sequence[str], dictionary, lang: str, max_p
 
 
 @torch.no_grad()
-def pooled_encoder_states(model, sentences: Sequence[torch.Tensor], pad_index: int,
-                          batch_size: int = XLRS_BATCH_SENTENCES) -> torch.Tensor:
-    """``[N, C]`` fp32 mean-pooled encoder states of token sequences, in evaluation mode."""
+def _per_batch(model, sentences: Sequence[torch.Tensor], pad_index: int, batch_size: int, represent) -> torch.Tensor:
+    """Concatenated ``represent(model, batch, tokens, lengths)`` over batches of left-padded
+    token sequences, in evaluation mode (the model's mode is restored afterwards)."""
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    pooled = []
+    rows = []
     try:
         for start in range(0, len(sentences), batch_size):
             batch = sentences[start:start + batch_size]
             tokens = data_utils.collate_tokens(batch, pad_index, left_pad=True).to(device)
             lengths = torch.tensor([len(s) for s in batch], device=device)
-            encoder_out = model.encoder(tokens, src_lengths=lengths)
-            pooled.append(mean_pool(encoder_out["encoder_out"][0], tokens.eq(pad_index)).cpu())
+            rows.append(represent(model, batch, tokens, lengths).cpu())
     finally:
         model.train(was_training)
-    return torch.cat(pooled)
+    return torch.cat(rows)
+
+
+def pooled_encoder_states(model, sentences: Sequence[torch.Tensor], pad_index: int,
+                          batch_size: int = XLRS_BATCH_SENTENCES) -> torch.Tensor:
+    """``[N, C]`` fp32 mean-pooled encoder states of token sequences, in evaluation mode."""
+    def represent(model, batch, tokens, lengths):
+        encoder_out = model.encoder(tokens, src_lengths=lengths)
+        return mean_pool(encoder_out["encoder_out"][0], tokens.eq(pad_index))
+    return _per_batch(model, sentences, pad_index, batch_size, represent)
+
+
+def mbart_decoder_inputs(source_tokens: Sequence[torch.Tensor]) -> List[torch.Tensor]:
+    """``[lang] x </s>`` from source-format ``x </s> [lang]``: the language tag moved to the front,
+    as fairseq's collater builds ``prev_output_tokens`` for mBART targets."""
+    return [torch.cat([tokens[-1:], tokens[:-1]]) for tokens in source_tokens]
+
+
+def last_decoder_states(model, sentences: Sequence[torch.Tensor], pad_index: int,
+                        batch_size: int = XLRS_BATCH_SENTENCES) -> torch.Tensor:
+    """``[N, C]`` fp32 decoder outputs at the last position (paper 004 §V-A) for mBART
+    source-format sentences, each teacher-forced as its own target (:func:`mbart_decoder_inputs`)."""
+    def represent(model, batch, tokens, lengths):
+        prev_output = data_utils.collate_tokens(mbart_decoder_inputs(batch), pad_index, left_pad=False)
+        prev_output = prev_output.to(tokens.device)
+        features, _ = model(tokens, lengths, prev_output, features_only=True)
+        return last_token(features, prev_output.eq(pad_index), batch_first=True)
+    return _per_batch(model, sentences, pad_index, batch_size, represent)
+
+
+def _represent_by_pair(model, dictionary, piece_lines, pairs, represent, compare, batch_size):
+    max_positions = model.encoder.max_positions()
+    represented = {}
+    for lang in dict.fromkeys(lang for pair in pairs for lang in pair):
+        tokens = mbart_source_tokens(piece_lines[lang], dictionary, lang, max_positions)
+        represented[lang] = represent(model, tokens, dictionary.pad(), batch_size)
+    return {pair_name(pair): compare(represented[pair[0]], represented[pair[1]]) for pair in pairs}
+
+
+def distance_by_pair(model, dictionary, piece_lines: Mapping[str, Sequence[str]], pairs: Sequence[Tuple[str, str]],
+                     batch_size: int = XLRS_BATCH_SENTENCES) -> Dict[str, float]:
+    """Paper 004 Eq. 4 for every pair, ``{"en_XX-de_DE": D}``: Euclidean norm of the differences
+    of the last-token decoder outputs of the parallel sentences."""
+    return _represent_by_pair(model, dictionary, piece_lines, pairs, last_decoder_states, representation_distance,
+                              batch_size)
 
 
 def xlrs_by_pair(model, dictionary, piece_lines: Mapping[str, Sequence[str]], pairs: Sequence[Tuple[str, str]],
                  batch_size: int = XLRS_BATCH_SENTENCES) -> Dict[str, float]:
     """XLRS of every pair, ``{"en_XX-de_DE": value}``, from each language's parallel pieces."""
-    max_positions = model.encoder.max_positions()
-    pooled = {}
-    for lang in dict.fromkeys(lang for pair in pairs for lang in pair):
-        tokens = mbart_source_tokens(piece_lines[lang], dictionary, lang, max_positions)
-        pooled[lang] = pooled_encoder_states(model, tokens, dictionary.pad(), batch_size)
-    return {pair_name(pair): xlrs(pooled[pair[0]], pooled[pair[1]]) for pair in pairs}
+    return _represent_by_pair(model, dictionary, piece_lines, pairs, pooled_encoder_states, xlrs, batch_size)

@@ -1,4 +1,5 @@
-"""xlgen-xlrs: cross-lingual representation similarity of mBART models (Li & Murray, paper 002).
+"""xlgen-xlrs: cross-lingual representation similarity of mBART models (Li & Murray, paper 002)
+and cross-lingual representation distance (Zan et al., paper 004 Eq. 4).
 
     xlgen-xlrs compute  --models mbart.cc25 checkpoints/ --parallel-prefix par --langs en_XX,de_DE,zh_CN
                         [--spm sentence.bpe.model] --out xlrs.json          (§4: XLRS per checkpoint)
@@ -8,8 +9,10 @@
                         --out selection.json                                 (§6.2, Tables 7-8)
     xlgen-xlrs spearman --xlrs xlrs.json --hyps ... --refs ... --src-lang en_XX --tgt-langs ...   (Table 4)
     xlgen-xlrs overlap  --labels 'task/{lang}/test.target' --src-lang en_XX --tgt-langs de_DE,zh_CN   (§5.1)
+    xlgen-xlrs distance --models mbart.cc25 baseline/averaged.pt stage2/averaged.pt --parallel-prefix par
+                        --langs en_XX,de_DE --out distance.json   (paper 004 Eq. 4, Table VI)
 
-``compute`` caches each model's result in ``OUT.cache.json`` and resumes from it. Written
+``compute`` and ``distance`` cache each model's result in ``OUT.cache.json`` and resumes from it. Written
 files appear atomically, JSON outputs with ``OUT.settings.json``. Bad input: one ``error:``
 line and exit status 2.
 """
@@ -36,6 +39,7 @@ from fairseq_xlgen.analysis.encoder_states import (
     language_pairs,
     pair_name,
     read_parallel_sentences,
+    distance_by_pair,
     xlrs_by_pair,
 )
 from fairseq_xlgen.analysis.plots import plot_xlrs_curves
@@ -113,7 +117,9 @@ def encode_parallel(args, langs) -> Dict[str, List[str]]:
     return lines
 
 
-def compute(args):
+def measure_models(args, measure: str, by_pair):
+    """The ``measure`` (``xlrs`` or ``distance``) of every model of --models for every pair:
+    ``by_pair(model, dictionary, pieces, pairs, batch_size) -> {pair: value}``."""
     langs = check_languages(args.langs, "--langs")
     try:
         pairs = language_pairs(langs, comma_list(args.pairs or ""))
@@ -130,13 +136,14 @@ def compute(args):
         raise InputError(f"--models {e}") from None
     pieces = encode_parallel(args, list(dict.fromkeys(lang for pair in pairs for lang in pair)))
     device = "cuda" if torch.cuda.is_available() and not args.cpu else "cpu"
-    settings = {"pairs": [pair_name(p) for p in pairs], "parallel_prefix": os.path.abspath(args.parallel_prefix),
+    settings = {"measure": measure, "pairs": [pair_name(p) for p in pairs],
+                "parallel_prefix": os.path.abspath(args.parallel_prefix),
                 "parallel_sha1": hashlib.sha1(json.dumps(pieces, sort_keys=True).encode("utf-8")).hexdigest(),
                 "max_sentences": args.max_sentences, "seed": args.seed, "spm": args.spm, "fp16": args.fp16}
     cache_path = args.out + ".cache.json"
     cache = read_cache(cache_path)
     rows = []
-    for source in tqdm(sources, desc="xlrs", unit="model", disable=args.no_progress):
+    for source in tqdm(sources, desc=measure, unit="model", disable=args.no_progress):
         key = os.path.abspath(source.path)
         identity = model_cache_key(source.path, settings)
         cached = cache.get(key)
@@ -149,18 +156,27 @@ def compute(args):
             if args.fp16:
                 model = model.half()
             try:
-                scores = xlrs_by_pair(model, dictionary, pieces, pairs, args.batch_size)
+                scores = by_pair(model, dictionary, pieces, pairs, args.batch_size)
             except ValueError as e:
                 raise InputError(f"--models {source.path}: {e}") from None
-            cached = cache[key] = {**identity, "num_updates": num_updates, "xlrs": scores}
+            cached = cache[key] = {**identity, "num_updates": num_updates, measure: scores}
             write_json(cache_path, cache)
         rows.append({"model": source.path, "name": source.name, "kind": source.kind,
-                     "num_updates": cached["num_updates"], "xlrs": cached["xlrs"]})
+                     "num_updates": cached["num_updates"], measure: cached[measure]})
     rows.sort(key=lambda r: (r["num_updates"], r["kind"] != "pretrained", r["name"]))
-    print_table([[r["name"], r["num_updates"]] + [f"{r['xlrs'][p]:.4f}" for p in settings["pairs"]] for r in rows],
-                ["model", "updates"] + settings["pairs"])
+    label = "name" if len({r["name"] for r in rows}) == len(rows) else "model"  # e.g. two averaged.pt
+    print_table([[r[label], r["num_updates"]] + [f"{r[measure][p]:.4f}" for p in settings["pairs"]] for r in rows],
+                ["model", "updates"] + [f"{measure} {p}" for p in settings["pairs"]])
     write_json_with_sidecar(args.out, {"pairs": settings["pairs"], "models": rows},
-                            {"tool": "xlgen-xlrs compute", **settings, "models": args.models, "device": device})
+                            {"tool": f"xlgen-xlrs {args.command}", **settings, "models": args.models, "device": device})
+
+
+def compute(args):
+    measure_models(args, "xlrs", xlrs_by_pair)
+
+
+def distance(args):
+    measure_models(args, "distance", distance_by_pair)
 
 
 # ---------------------------------------------------------------- plot
@@ -333,13 +349,7 @@ def add_scoring_args(parser):
     parser.add_argument("--spm", help="SentencePiece model for the sp_rouge metrics")
 
 
-def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="xlgen-xlrs", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog=__doc__.split("\n\n", 1)[1])
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    p = commands.add_parser("compute", help="XLRS of models/checkpoints on parallel sentences (§4)")
+def add_model_args(p, measure, max_sentences, paper):
     p.add_argument("--models", nargs="+", required=True, help="checkpoint files, training save dirs (their "
                    "checkpoint{N}.pt / checkpoint_{E}_{U}.pt) and pretrained model dirs (update 0)")
     p.add_argument("--parallel-prefix", required=True, help="parallel sentences PREFIX.{lang}, line i translating "
@@ -348,15 +358,31 @@ def parse_args(argv):
     p.add_argument("--pairs", help="comma-separated pairs such as en_XX-de_DE (default: first language with "
                    "each other one)")
     p.add_argument("--spm", help="SentencePiece model: encode raw-text parallel files with it")
-    p.add_argument("--max-sentences", type=int, default=512, help="seeded sample of parallel lines (paper: 512)")
+    p.add_argument("--max-sentences", type=int, default=max_sentences,
+                   help=f"seeded sample of parallel lines (default: %(default)s, {paper})")
     p.add_argument("--seed", type=int, default=1, help="seed of the sample (the task's --seed gives the same lines)")
-    p.add_argument("--batch-size", type=int, default=64, help="sentences per encoder pass")
+    p.add_argument("--batch-size", type=int, default=64, help="sentences per forward pass")
     p.add_argument("--data", help="data directory for loading checkpoints whose training data moved")
     p.add_argument("--cpu", action="store_true", help="stay on the CPU even when a GPU is present")
-    p.add_argument("--fp16", action="store_true", help="run the encoder in fp16 (pooling and cosine stay fp32)")
+    p.add_argument("--fp16", action="store_true", help="run the model in fp16 (pooling and the maths stay fp32)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--out", required=True, help="XLRS table (JSON); OUT.cache.json caches each model")
+    p.add_argument("--out", required=True, help=f"{measure} table (JSON); OUT.cache.json caches each model")
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="xlgen-xlrs", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog=__doc__.split("\n\n", 1)[1])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("compute", help="XLRS of models/checkpoints on parallel sentences (§4)")
+    add_model_args(p, "XLRS", max_sentences=512, paper="paper: 512")
     p.set_defaults(run=compute)
+
+    p = commands.add_parser("distance", help="paper 004 Eq. 4: Euclidean distance of last-token decoder outputs "
+                            "of parallel sentences (Table VI)")
+    add_model_args(p, "distance", max_sentences=20000, paper="paper: 20k")
+    p.set_defaults(run=distance)
 
     p = commands.add_parser("plot", help="XLRS against updates, one line per run and pair (PNG)")
     p.add_argument("--xlrs", nargs="+", required=True, metavar="[LABEL=]FILE", help="XLRS tables (compute --out)")
