@@ -131,6 +131,16 @@ def test_unsupervised_mapping_recovers_the_translation():
     assert (gold[dictionary[:, 0]] == dictionary[:, 1]).double().mean() > 0.75  # measured 0.85
 
 
+def test_kept_similarity_matrices_give_the_batched_result():
+    """batch_size >= vocabulary keeps each similarity matrix for the second pass of an
+    iteration (2 matmuls instead of 4); the dictionaries must be those of the batched path."""
+    src, tgt, _ = synthetic_embedding_pair(600, 32, seed=3)
+    runs = [map_embeddings(src, tgt, MappingConfig(**dict(FAST, batch_size=batch, max_iterations=8)), progress=False)
+            for batch in (7000, 250)]
+    assert runs[0].objective_history == pytest.approx(runs[1].objective_history, abs=1e-6)
+    assert torch.equal(runs[0].dictionary, runs[1].dictionary)
+
+
 def test_identical_strings_seed_start():
     # Only 5% of the translations share their spelling (names, numbers...): enough as a seed.
     src, tgt, gold = synthetic_embedding_pair(1200, 64, seed=3)

@@ -20,6 +20,10 @@ Numerics: the n×n similarity work runs in ``config.dtype`` (float32 by default:
 fast on CPU and what GPUs are good at; float64 is available for CPU checks); the small
 d×d problems (Procrustes SVD, symmetric square roots by ``eigh``, the SVD behind
 sqrt(X Xᵀ)) run in float64. Rows are assumed ordered by frequency, as word2vec writes them.
+
+Cost per self-learning iteration: two vocab × vocab × d matmuls (X Zᵀ and Z Xᵀ, each kept
+for the CSLS penalties and the nearest-neighbour pass when it fits in ``batch_size`` rows)
+and top-k passes over them; ``bench/embedding_mapping.py`` measures it.
 """
 import dataclasses
 import logging
@@ -68,8 +72,9 @@ class MappingConfig:
         "help": "exponent of S applied to the source side in the final re-weighting (§3.4)"})
     tgt_reweight: float = field(default=0.5, metadata={
         "help": "exponent of S applied to the target side in the final re-weighting (§3.4)"})
-    batch_size: int = field(default=10000, metadata={
-        "help": "rows of the similarity matrix computed at once (memory: batch × vocab_cutoff)"})
+    batch_size: int = field(default=20000, metadata={
+        "help": "rows of the similarity matrices computed at once (memory: 2 × batch × vocab_cutoff values); "
+                "when vocab_cutoff rows fit, each matrix is computed once per iteration instead of twice"})
     dtype: str = field(default="float32", metadata={
         "help": "precision of the similarity computations", "choices": ("float32", "float64")})
     device: str = field(default="cpu", metadata={"help": "torch device, e.g. cpu or cuda"})
@@ -129,31 +134,62 @@ def _symmetric_power(matrix, power):
     return scaled @ eigenvectors.T
 
 
-def _row_topk(queries, keys, k, batch_size, adjust=None):
-    """Top-k of each row of ``adjust(queries @ keysᵀ)``, computed ``batch_size`` rows at a time.
+class _Similarities:
+    """Rows of ``queries @ keysᵀ``, ``batch_size`` rows at a time, for repeated top-k passes.
 
-    One output buffer is reused for all batches (fresh large allocations cost page faults on
-    CPU). ``adjust(sims, rows)`` may modify the batch in place; ``rows`` is its row slice.
+    When all rows fit in one batch, the matrix is computed once and kept: the second pass of
+    an iteration (CSLS nearest neighbours after the CSLS penalties) then costs no matmul. A
+    pass that adjusts the matrix in place consumes the kept copy. The matrix (or batch)
+    lives in ``workspace[name]``, reused across iterations: fresh allocations of this size
+    cost page faults on CPU.
     """
-    k = min(k, keys.shape[0])
-    buffer = queries.new_empty((min(batch_size, queries.shape[0]), keys.shape[0]))
-    values, indices = [], []
-    for start in range(0, queries.shape[0], batch_size):
-        rows = slice(start, min(start + batch_size, queries.shape[0]))
-        sims = torch.matmul(queries[rows], keys.T, out=buffer[: rows.stop - start])
-        if adjust is not None:
-            adjust(sims, rows)
-        top = sims.topk(k, dim=1)
-        values.append(top.values)
-        indices.append(top.indices)
-    return torch.cat(values), torch.cat(indices)
 
+    def __init__(self, queries, keys, batch_size, workspace=None, name="similarities"):
+        self.queries, self.keys = queries, keys
+        self.rows_per_block = min(batch_size, queries.shape[0])
+        self.workspace = {} if workspace is None else workspace
+        self.name = name
+        self.kept = False
 
-def _knn_mean_similarity(queries, keys, knn, batch_size):
-    """r(q): mean similarity of each query to its ``knn`` nearest keys (CSLS penalty)."""
-    if knn == 0:
-        return queries.new_zeros(queries.shape[0])
-    return _row_topk(queries, keys, knn, batch_size)[0].mean(dim=1)
+    def _buffer(self):
+        shape = (self.rows_per_block, self.keys.shape[0])
+        buffer = self.workspace.get(self.name)
+        if buffer is None or buffer.shape != shape or buffer.dtype != self.queries.dtype \
+                or buffer.device != self.queries.device:
+            self.workspace.pop(self.name, None)  # free the old one first
+            buffer = self.workspace[self.name] = self.queries.new_empty(shape)
+        return buffer
+
+    def _blocks(self, in_place):
+        n, buffer = self.queries.shape[0], self._buffer()
+        if n == self.rows_per_block:
+            if not self.kept:
+                torch.matmul(self.queries, self.keys.T, out=buffer)
+            self.kept = not in_place
+            yield slice(0, n), buffer
+            return
+        for start in range(0, n, self.rows_per_block):
+            rows = slice(start, min(start + self.rows_per_block, n))
+            yield rows, torch.matmul(self.queries[rows], self.keys.T, out=buffer[: rows.stop - start])
+
+    def topk(self, k, adjust=None):
+        """Top-k of each row of ``adjust(queries @ keysᵀ)``; ``adjust(sims, rows)`` may modify
+        the block in place (``rows`` is its row slice)."""
+        k = min(k, self.keys.shape[0])
+        values, indices = [], []
+        for rows, sims in self._blocks(in_place=adjust is not None):
+            if adjust is not None:
+                adjust(sims, rows)
+            top = sims.topk(k, dim=1)
+            values.append(top.values)
+            indices.append(top.indices)
+        return torch.cat(values), torch.cat(indices)
+
+    def knn_mean(self, knn):
+        """r(q): mean similarity of each query to its ``knn`` nearest keys (CSLS penalty)."""
+        if knn == 0:
+            return self.queries.new_zeros(self.queries.shape[0])
+        return self.topk(knn)[0].mean(dim=1)
 
 
 def _csls_adjustment(penalty_queries, penalty_keys, knn):
@@ -175,12 +211,12 @@ def csls_topk(src, tgt, k, knn=10, batch_size=10000):
     unit length here. Returns ``(scores, indices)``, both (n_src × min(k, n_tgt)).
     """
     src, tgt = normalize_embeddings(src, ("unit",)), normalize_embeddings(tgt, ("unit",))
-    r_src = _knn_mean_similarity(src, tgt, knn, batch_size)
-    r_tgt = _knn_mean_similarity(tgt, src, knn, batch_size)
-    return _row_topk(src, tgt, k, batch_size, _csls_adjustment(r_src, r_tgt, knn))
+    forward = _Similarities(src, tgt, batch_size)
+    r_src, r_tgt = forward.knn_mean(knn), _Similarities(tgt, src, batch_size).knn_mean(knn)
+    return forward.topk(k, _csls_adjustment(r_src, r_tgt, knn))
 
 
-def _stochastic_nearest(queries, keys, r_queries, r_keys, knn, keep_prob, generator, batch_size):
+def _stochastic_nearest(similarities, r_queries, r_keys, knn, keep_prob, generator):
     """Stochastic CSLS nearest neighbour of each query (§3.3, stochastic dictionary induction).
 
     Keeping each similarity with probability p and taking the arg-max of the kept ones is
@@ -188,7 +224,8 @@ def _stochastic_nearest(queries, keys, r_queries, r_keys, knn, keep_prob, genera
     kept entry), so only the top max(G)+1 keys are needed instead of a full random mask.
     Returns (query indices, key indices, scores) for the queries with a kept entry.
     """
-    n_queries, n_keys = queries.shape[0], keys.shape[0]
+    queries, n_keys = similarities.queries, similarities.keys.shape[0]
+    n_queries = queries.shape[0]
     if keep_prob >= 1.0:
         ranks = torch.zeros(n_queries, dtype=torch.long, device=queries.device)
     else:
@@ -196,23 +233,27 @@ def _stochastic_nearest(queries, keys, r_queries, r_keys, knn, keep_prob, genera
         ranks = torch.floor(torch.log1p(-uniform) / math.log1p(-keep_prob)).long()
     kept = ranks < n_keys
     k = int(ranks[kept].max()) + 1 if bool(kept.any()) else 1
-    scores, indices = _row_topk(queries, keys, k, batch_size, _csls_adjustment(r_queries, r_keys, knn))
+    scores, indices = similarities.topk(k, _csls_adjustment(r_queries, r_keys, knn))
     positions = ranks.clamp(max=k - 1)[:, None]
     query_ids = torch.arange(n_queries, device=queries.device)[kept]
     return query_ids, indices.gather(1, positions)[kept, 0], scores.gather(1, positions)[kept, 0]
 
 
-def _induce_dictionary(x, z, knn, keep_prob, generator, batch_size):
+def _induce_dictionary(x, z, knn, keep_prob, generator, batch_size, workspace=None):
     """Bidirectional CSLS dictionary (§3.3): union of src→tgt and tgt→src nearest pairs.
 
     ``x`` and ``z`` are unit-length rows in a shared space. The objective is the mean CSLS
     score of the selected (kept) nearest neighbours, averaged over the two directions.
+    Two matmuls per call when each side fits in ``batch_size`` rows (see :class:`_Similarities`),
+    four otherwise. ``workspace`` (a dict) keeps the similarity buffers for the next call.
     Returns ``(pairs (n × 2), objective)``.
     """
-    r_x = _knn_mean_similarity(x, z, knn, batch_size)
-    r_z = _knn_mean_similarity(z, x, knn, batch_size)
-    src_fwd, tgt_fwd, score_fwd = _stochastic_nearest(x, z, r_x, r_z, knn, keep_prob, generator, batch_size)
-    tgt_bwd, src_bwd, score_bwd = _stochastic_nearest(z, x, r_z, r_x, knn, keep_prob, generator, batch_size)
+    workspace = {} if workspace is None else workspace
+    forward = _Similarities(x, z, batch_size, workspace, "forward")
+    backward = _Similarities(z, x, batch_size, workspace, "backward")
+    r_x, r_z = forward.knn_mean(knn), backward.knn_mean(knn)
+    src_fwd, tgt_fwd, score_fwd = _stochastic_nearest(forward, r_x, r_z, knn, keep_prob, generator)
+    tgt_bwd, src_bwd, score_bwd = _stochastic_nearest(backward, r_z, r_x, knn, keep_prob, generator)
     pair_keys = torch.unique(torch.cat([src_fwd * z.shape[0] + tgt_fwd, src_bwd * z.shape[0] + tgt_bwd]))
     pairs = torch.stack([pair_keys // z.shape[0], pair_keys % z.shape[0]], dim=1)
     objective = (score_fwd.double().mean() + score_bwd.double().mean()).item() / 2
@@ -361,11 +402,12 @@ def map_embeddings(src_emb, tgt_emb, config, seed_pairs=None, src_words=None, tg
         if progress:
             logger.info("initial dictionary (%s): %d pairs", config.init, pairs.shape[0])
 
+    workspace = {}  # similarity buffers shared by all iterations
     while not state.converged and not (config.max_iterations and state.iteration >= config.max_iterations):
         tic = time.perf_counter()
         w = procrustes(x[state.pairs[:, 0]], z[state.pairs[:, 1]])
         pairs, objective = _induce_dictionary(x_cut @ w, z_cut, config.csls_knn, state.keep_prob,
-                                              generator, config.batch_size)
+                                              generator, config.batch_size, workspace)
         state.iteration += 1
         state.objective_history.append(objective)
         state.keep_prob_history.append(state.keep_prob)
