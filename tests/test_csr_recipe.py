@@ -32,6 +32,11 @@ def test_csr_recipe_runs_end_to_end_and_generates_restorations(benchmark_dir, pr
         assert (work / system / "averaged.pt").is_file()
     # stage 2 started from stage 1, which trained on the restore task
     assert (work / "stage1" / "checkpoint_last.pt").is_file()
+    # Eq. 4 distance of the pretrained model and both finetuned systems, and the summary table
+    distance = json.loads((work / "distance.json").read_text())
+    assert len(distance["models"]) == 3 and all(m["distance"]["en_XX-de_DE"] > 0 for m in distance["models"])
+    summary = (work / "summary.md").read_text(encoding="utf-8")
+    assert "| mBART finetune |" in summary and "| CSR (restore + finetune) |" in summary
 
     # fairseq-generate restores code-switched target sentences with the task itself
     out = run_tool("fairseq-generate", work / "data", "--user-dir", os.path.join(REPO, "fairseq_xlgen"),

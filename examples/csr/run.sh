@@ -3,6 +3,10 @@
 #
 #   examples/csr/run.sh WORK_DIR [SIZE]        synthetic benchmark (SIZE tiny|small|base), tiny mBART
 #
+# On the synthetic benchmark the tiny mBART gets an 8000-piece SentencePiece model (frequent
+# words are single pieces, as in mbart.cc25) and, from SIZE small on, 1000 updates of mBART's
+# denoising pretraining on the benchmark's monolingual text (FIXTURE_ARGS overrides both).
+#
 # Own data: TEXT_DIR (with {train,valid,test}.{SRC,TGT}), SRC, TGT, PRETRAINED (an unpacked
 # mbart.cc25) and ARCH=mbart_large in the environment, e.g.
 #   TEXT_DIR=data/iwslt SRC=en_XX TGT=vi_VN PRETRAINED=mbart.cc25 ARCH=mbart_large \
@@ -14,7 +18,11 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/../lib.sh"
 WORK=${1:?usage: run.sh WORK_DIR [SIZE]}; SIZE=${2:-tiny}
 SRC=${SRC:-en_XX}; TGT=${TGT:-de_DE}; ARCH=${ARCH:-mbart_tiny}
-if [ "$SIZE" = tiny ]; then defaults=(200 600 1e-3 100 0.1); else defaults=(500 2500 1e-3 250 0.1); fi
+if [ "$SIZE" = tiny ]; then
+  defaults=(200 600 1e-3 100 0.1 "--vocab-size 8000")
+else
+  defaults=(500 2500 1e-3 250 0.1 "--vocab-size 8000 --pretrain-updates 1000")
+fi
 STAGE1_UPDATES=${STAGE1_UPDATES:-${defaults[0]}}; STAGE2_UPDATES=${STAGE2_UPDATES:-${defaults[1]}}
 LR=${LR:-${defaults[2]}}; WARMUP=${WARMUP:-${defaults[3]}}; DROPOUT=${DROPOUT:-${defaults[4]}}
 MAX_TOKENS=${MAX_TOKENS:-2048}; AVERAGE=${AVERAGE:-3}
@@ -22,7 +30,9 @@ MAX_TOKENS=${MAX_TOKENS:-2048}; AVERAGE=${AVERAGE:-3}
 if [ -z "${TEXT_DIR:-}" ]; then
   log "synthetic benchmark ($SIZE) and tiny pretrained models"
   xlgen-make-benchmark --out "$WORK/benchmark" --size "$SIZE"
-  xlgen-make-fixtures --out "$WORK/pretrained" --corpus "$WORK"/benchmark/mono/{en_XX,de_DE,ru_RU,zh_CN}.txt
+  # shellcheck disable=SC2086  # FIXTURE_ARGS is a list of flags
+  xlgen-make-fixtures --out "$WORK/pretrained" ${FIXTURE_ARGS:-${defaults[5]}} \
+    --corpus "$WORK"/benchmark/mono/{en_XX,de_DE,ru_RU,zh_CN}.txt
   TEXT_DIR=$WORK/benchmark/tasks/translation/$SRC-$TGT; PRETRAINED=$WORK/pretrained/mbart.cc25
   W2V_ARGS=${W2V_ARGS:---dim 100 --epochs 20 --min-count 3}
   # gold word pairs as whole-word pieces (▁word): precision is measured on single-piece words
@@ -69,3 +79,8 @@ for system in baseline stage2; do
   xlgen-score --hyp "$WORK/$system/generate-test.txt" --ref "$TEXT_DIR/test.$TGT" --lang "$TGT" \
     --metrics bleu,chrf --train-ref "$TEXT_DIR/train.$TGT" --json "$WORK/$system/scores.json"
 done
+
+log "cross-lingual representation distance (Eq. 4, Table VI) on the test set"
+xlgen-xlrs distance --models "$PRETRAINED" "$WORK/baseline/averaged.pt" "$WORK/stage2/averaged.pt" \
+  --parallel-prefix "$DATA/spm/test" --langs "$SRC,$TGT" --data "$DATA" --no-progress --out "$WORK/distance.json"
+python "$HERE/summary.py" "$WORK"

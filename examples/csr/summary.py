@@ -1,0 +1,59 @@
+"""Side-by-side results of examples/csr/run.sh: the mBART baseline against CSR (stage 2).
+
+    python examples/csr/summary.py WORK_DIR
+
+Reads WORK/{baseline,stage2}/scores.json (xlgen-score), WORK/distance.json (xlgen-xlrs
+distance) and WORK/lexicon/lexicon.json (xlgen-induce-lexicon); prints a markdown table with
+BLEU and chrF (paper Table II), word F-measure by training frequency (Table VII) and the
+representation distance of Eq. 4 (Table VI); writes it to WORK/summary.md as well.
+"""
+import json
+import os
+import sys
+
+SYSTEMS = (("baseline", "mBART finetune"), ("stage2", "CSR (restore + finetune)"))
+
+
+def read_json(path):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def summary(work):
+    scores = {name: read_json(os.path.join(work, name, "scores.json")) for name, _ in SYSTEMS}
+    distances = {os.path.basename(os.path.dirname(row["model"])): row["distance"]
+                 for row in read_json(os.path.join(work, "distance.json"))["models"]}
+    pair = read_json(os.path.join(work, "distance.json"))["pairs"][0]
+    buckets = [b["name"] for b in scores["baseline"].get("word_accuracy", {}).get("buckets", [])]
+    header = ["system", "BLEU", "chrF"] + [f"word F ({b})" for b in buckets] + [f"distance {pair} (Eq. 4)"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name, label in SYSTEMS:
+        result = scores[name]
+        words = [f"{b['fmeasure']:.2f}" for b in result.get("word_accuracy", {}).get("buckets", [])]
+        lines.append("| " + " | ".join([label, f"{result['scores']['bleu']:.2f}", f"{result['scores']['chrf']:.2f}",
+                                        *words, f"{distances[name][pair]:.2f}"]) + " |")
+    pretrained = [v for k, v in distances.items() if k not in scores]
+    if pretrained:
+        lines.append(f"\nDistance before finetuning (pretrained model): {pretrained[0][pair]:.2f}.")
+    lexicon_json = os.path.join(work, "lexicon", "lexicon.json")
+    if os.path.isfile(lexicon_json) and "precision" in read_json(lexicon_json):
+        precision = read_json(lexicon_json)["precision"]
+        lines.append("Lexicon precision@1 against the gold lexicon (single-piece words): " + ", ".join(
+            f"{direction} {p['p@1']:.3f} ({p['evaluated_words']} words)" for direction, p in precision.items()) + ".")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        sys.exit("usage: python examples/csr/summary.py WORK_DIR")
+    text = summary(argv[0])
+    print(text, end="")
+    tmp = os.path.join(argv[0], "summary.md.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, os.path.join(argv[0], "summary.md"))
+
+
+if __name__ == "__main__":
+    main()
