@@ -10,3 +10,17 @@ log() { printf '\n==> %s\n' "$*" >&2; }
 
 # Keep only the detokenized hypotheses (D- lines) of fairseq-generate output, in sample order.
 hypotheses() { grep '^D-' "$1" | sed 's/^D-//' | sort -n -k1,1 | cut -f3; }
+
+# Tiny mbart.cc25 / xlmr.base fixtures from a synthetic benchmark's monolingual text: an
+# 8000-piece SentencePiece model (frequent words are single pieces, as in mbart.cc25) and,
+# from SIZE small on, 1000 updates of mBART's denoising pretraining. FIXTURE_ARGS replaces
+# these flags.
+make_benchmark_fixtures() {  # make_benchmark_fixtures OUT_DIR BENCHMARK_DIR SIZE
+  local args=${FIXTURE_ARGS:-}
+  if [ -z "$args" ]; then
+    args="--vocab-size 8000"
+    [ "$3" = tiny ] || args+=" --pretrain-updates 1000"
+  fi
+  # shellcheck disable=SC2086  # a list of flags
+  xlgen-make-fixtures --out "$1" $args --corpus "$2"/mono/{en_XX,de_DE,ru_RU,zh_CN}.txt
+}

@@ -3,9 +3,8 @@
 #
 #   examples/csr/run.sh WORK_DIR [SIZE]        synthetic benchmark (SIZE tiny|small|base), tiny mBART
 #
-# On the synthetic benchmark the tiny mBART gets an 8000-piece SentencePiece model (frequent
-# words are single pieces, as in mbart.cc25) and, from SIZE small on, 1000 updates of mBART's
-# denoising pretraining on the benchmark's monolingual text (FIXTURE_ARGS overrides both).
+# On the synthetic benchmark the tiny mBART comes from make_benchmark_fixtures (examples/lib.sh:
+# 8000 SentencePiece pieces, mBART denoising pretraining from SIZE small on; FIXTURE_ARGS).
 #
 # Own data: TEXT_DIR (with {train,valid,test}.{SRC,TGT}), SRC, TGT, PRETRAINED (an unpacked
 # mbart.cc25) and ARCH=mbart_large in the environment, e.g.
@@ -18,11 +17,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/../lib.sh"
 WORK=${1:?usage: run.sh WORK_DIR [SIZE]}; SIZE=${2:-tiny}
 SRC=${SRC:-en_XX}; TGT=${TGT:-de_DE}; ARCH=${ARCH:-mbart_tiny}
-if [ "$SIZE" = tiny ]; then
-  defaults=(200 600 1e-3 100 0.1 "--vocab-size 8000")
-else
-  defaults=(500 2500 1e-3 250 0.1 "--vocab-size 8000 --pretrain-updates 1000")
-fi
+if [ "$SIZE" = tiny ]; then defaults=(200 600 1e-3 100 0.1); else defaults=(500 2500 1e-3 250 0.1); fi
 STAGE1_UPDATES=${STAGE1_UPDATES:-${defaults[0]}}; STAGE2_UPDATES=${STAGE2_UPDATES:-${defaults[1]}}
 LR=${LR:-${defaults[2]}}; WARMUP=${WARMUP:-${defaults[3]}}; DROPOUT=${DROPOUT:-${defaults[4]}}
 MAX_TOKENS=${MAX_TOKENS:-2048}; AVERAGE=${AVERAGE:-3}
@@ -30,9 +25,7 @@ MAX_TOKENS=${MAX_TOKENS:-2048}; AVERAGE=${AVERAGE:-3}
 if [ -z "${TEXT_DIR:-}" ]; then
   log "synthetic benchmark ($SIZE) and tiny pretrained models"
   xlgen-make-benchmark --out "$WORK/benchmark" --size "$SIZE"
-  # shellcheck disable=SC2086  # FIXTURE_ARGS is a list of flags
-  xlgen-make-fixtures --out "$WORK/pretrained" ${FIXTURE_ARGS:-${defaults[5]}} \
-    --corpus "$WORK"/benchmark/mono/{en_XX,de_DE,ru_RU,zh_CN}.txt
+  make_benchmark_fixtures "$WORK/pretrained" "$WORK/benchmark" "$SIZE"
   TEXT_DIR=$WORK/benchmark/tasks/translation/$SRC-$TGT; PRETRAINED=$WORK/pretrained/mbart.cc25
   W2V_ARGS=${W2V_ARGS:---dim 100 --epochs 20 --min-count 3}
   # gold word pairs as whole-word pieces (▁word): precision is measured on single-piece words

@@ -11,6 +11,8 @@ import json
 import os
 import sys
 
+from fairseq_xlgen.file_io import atomic_output
+
 SYSTEMS = (("baseline", "mBART finetune"), ("stage2", "CSR (restore + finetune)"))
 
 
@@ -21,9 +23,9 @@ def read_json(path):
 
 def summary(work):
     scores = {name: read_json(os.path.join(work, name, "scores.json")) for name, _ in SYSTEMS}
-    distances = {os.path.basename(os.path.dirname(row["model"])): row["distance"]
-                 for row in read_json(os.path.join(work, "distance.json"))["models"]}
-    pair = read_json(os.path.join(work, "distance.json"))["pairs"][0]
+    table = read_json(os.path.join(work, "distance.json"))
+    distances = {os.path.basename(os.path.dirname(row["model"])): row["distance"] for row in table["models"]}
+    pair = table["pairs"][0]
     buckets = [b["name"] for b in scores["baseline"].get("word_accuracy", {}).get("buckets", [])]
     header = ["system", "BLEU", "chrF"] + [f"word F ({b})" for b in buckets] + [f"distance {pair} (Eq. 4)"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -49,10 +51,8 @@ def main(argv=None):
         sys.exit("usage: python examples/csr/summary.py WORK_DIR")
     text = summary(argv[0])
     print(text, end="")
-    tmp = os.path.join(argv[0], "summary.md.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
+    with atomic_output(os.path.join(argv[0], "summary.md")) as f:
         f.write(text)
-    os.replace(tmp, os.path.join(argv[0], "summary.md"))
 
 
 if __name__ == "__main__":

@@ -4,10 +4,9 @@
 #
 #   examples/demo/run.sh WORK_DIR [SIZE]      (SIZE: tiny | small | base; default small)
 #
-# The tiny mBART gets an 8000-piece SentencePiece model and (SIZE small and base) 1000 updates
-# of mBART's denoising pretraining on the benchmark's monolingual text, as in examples/csr/;
-# FIXTURE_ARGS overrides that. Every step is skipped when its output exists, so a second run
-# only re-scores.
+# The tiny mBART comes from make_benchmark_fixtures (examples/lib.sh: 8000 SentencePiece pieces,
+# mBART denoising pretraining from SIZE small on; FIXTURE_ARGS overrides). Every step is
+# skipped when its output exists, so a second run only re-scores.
 # With real data, point PRETRAINED at the unpacked mbart.cc25 and use --arch mbart_large.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -15,14 +14,12 @@ source "$HERE/../lib.sh"
 WORK=${1:?usage: run.sh WORK_DIR [SIZE]}; SIZE=${2:-small}
 SRC=en_XX; TGT=de_DE
 MAX_UPDATE=${MAX_UPDATE:-$([ "$SIZE" = tiny ] && echo 200 || echo 1500)}
-FIXTURE_ARGS=${FIXTURE_ARGS:-$([ "$SIZE" = tiny ] && echo "--vocab-size 8000" || echo "--vocab-size 8000 --pretrain-updates 1000")}
 BENCH=$WORK/benchmark; PRETRAINED=$WORK/pretrained; DATA=$WORK/data/$SRC-$TGT; CKPT=$WORK/checkpoints/$SRC-$TGT
 
 log "synthetic benchmark ($SIZE)"
 xlgen-make-benchmark --out "$BENCH" --size "$SIZE"
-log "tiny pretrained models in the mbart.cc25 / xlmr.base formats ($FIXTURE_ARGS)"
-# shellcheck disable=SC2086  # FIXTURE_ARGS is a list of flags
-xlgen-make-fixtures --out "$PRETRAINED" $FIXTURE_ARGS --corpus "$BENCH"/mono/{en_XX,de_DE,ru_RU,zh_CN}.txt
+log "tiny pretrained models in the mbart.cc25 / xlmr.base formats"
+make_benchmark_fixtures "$PRETRAINED" "$BENCH" "$SIZE"
 log "SentencePiece + fairseq-preprocess with the pretrained dictionary"
 bash "$HERE/../../data_prep/prepare_translation.sh" "$BENCH/tasks/translation/$SRC-$TGT" $SRC $TGT \
   "$PRETRAINED/mbart.cc25" "$DATA"

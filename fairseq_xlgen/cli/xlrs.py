@@ -12,8 +12,8 @@ and cross-lingual representation distance (Zan et al., paper 004 Eq. 4).
     xlgen-xlrs distance --models mbart.cc25 baseline/averaged.pt stage2/averaged.pt --parallel-prefix par
                         --langs en_XX,de_DE --out distance.json   (paper 004 Eq. 4, Table VI)
 
-``compute`` and ``distance`` cache each model's result in ``OUT.cache.json`` and resumes from it. Written
-files appear atomically, JSON outputs with ``OUT.settings.json``. Bad input: one ``error:``
+``compute`` and ``distance`` cache each model's result in ``OUT.cache.json`` and resume from
+it. Written files appear atomically, JSON outputs with ``OUT.settings.json``. Bad input: one ``error:``
 line and exit status 2.
 """
 import argparse
@@ -36,10 +36,10 @@ from fairseq_xlgen.analysis.checkpoint_selection import (
 from fairseq_xlgen.analysis.checkpoints import list_model_sources, load_model
 from fairseq_xlgen.analysis.encoder_states import (
     check_pieces,
+    distance_by_pair,
     language_pairs,
     pair_name,
     read_parallel_sentences,
-    distance_by_pair,
     xlrs_by_pair,
 )
 from fairseq_xlgen.analysis.plots import plot_xlrs_curves
