@@ -17,6 +17,7 @@ CONSOLE_SCRIPTS = {
     "xlgen-langid": "fairseq_xlgen.cli.langid:main",
     "xlgen-xlrs": "fairseq_xlgen.cli.xlrs:main",
     "xlgen-average-checkpoints": "fairseq_xlgen.cli.average_checkpoints:main",
+    "xlgen-language-components": "fairseq_xlgen.cli.language_components:main",
 }
 
 setup(

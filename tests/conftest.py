@@ -83,3 +83,14 @@ def train_inner_logs(output):
             record = json.loads(line.split("| train_inner |", 1)[1])
             records.append({k: float(v) for k, v in record.items()})
     return records
+
+
+@pytest.fixture(scope="session")
+def laft_components(benchmark_dir, pretrained_dir, tmp_path_factory):
+    """LAFT language components (k=6) of the tiny mBART for all benchmark languages."""
+    out = str(tmp_path_factory.mktemp("laft") / "components.pt")
+    run_tool("xlgen-language-components", "--model-dir", os.path.join(pretrained_dir, "mbart.cc25"),
+             "--out", out, "--no-progress", "--text",
+             *(f"{lang}={os.path.join(benchmark_dir, 'mono', lang + '.txt')}"
+               for lang in ("en_XX", "de_DE", "ru_RU", "zh_CN")))
+    return out

@@ -1,0 +1,261 @@
+"""``mbart_laft`` (paper 001): exact parameter counts and trainable sets per variant and stage,
+components loading and its errors, the frozen backbone, and xlgen-language-components."""
+import argparse
+import os
+
+import pytest
+import torch
+from fairseq.data import Dictionary
+from fairseq.models import ARCH_CONFIG_REGISTRY, ARCH_MODEL_REGISTRY
+
+from fairseq_xlgen.cli import language_components as components_cli
+from fairseq_xlgen.data.language_components_file import load_components
+from fairseq_xlgen.file_io import InputError, InputFileError
+from fairseq_xlgen.pretrained import MBART_CC25_LANGS
+from fairseq_xlgen.modules.language_components import mean_pool, sentence_token_mask
+
+from conftest import run_tool, tool_env
+
+MBART_LARGE_CC25 = 610_851_840
+TASK_MODULE_LARGE = 25_192_448  # two mBART-large encoder layers, no final LayerNorm
+FUSION_LARGE = 3_147_776
+ADAPTERS_LARGE_ONE_LANGUAGE = 25_214_976  # 12 decoder layers × 2,101,248
+
+
+class FakeTask:
+    def __init__(self, dictionary):
+        self.source_dictionary = self.target_dictionary = dictionary
+
+
+def mbart_dictionary(rows=None, dict_txt=None):
+    """mBART's dictionary as translation_from_pretrained_bart builds it: dict.txt, 25 [lang], <mask>."""
+    d = Dictionary.load(dict_txt) if dict_txt else Dictionary()
+    for i in range((rows or 0) - len(d) - len(MBART_CC25_LANGS) - 1):
+        d.add_symbol(f"w{i}")
+    for lang in MBART_CC25_LANGS:
+        d.add_symbol(f"[{lang}]")
+    d.add_symbol("<mask>")
+    return d
+
+
+def build(arch, dictionary, **options):
+    args = argparse.Namespace(arch=arch, task="translation_from_pretrained_bart", layernorm_embedding=True, encoder_normalize_before=True,
+                              decoder_normalize_before=True, **options)
+    ARCH_CONFIG_REGISTRY[arch](args)
+    return ARCH_MODEL_REGISTRY[arch].build_model(args, FakeTask(dictionary))
+
+
+def counts(model):
+    return (sum(p.numel() for p in model.parameters()),
+            sum(p.numel() for p in model.parameters() if p.requires_grad))
+
+
+@pytest.fixture(scope="module")
+def cc25_dictionary():
+    return mbart_dictionary(rows=250_027)
+
+
+@pytest.mark.parametrize("arch, options, total, trainable", [
+    ("mbart_laft_large", {"laft_langs": "en_XX", "laft_stage": 2},
+     MBART_LARGE_CC25 + TASK_MODULE_LARGE + FUSION_LARGE + ADAPTERS_LARGE_ONE_LANGUAGE, TASK_MODULE_LARGE),
+    ("mbart_laft_large", {"laft_langs": "en_XX", "laft_stage": 1},
+     664_407_040, TASK_MODULE_LARGE + FUSION_LARGE + ADAPTERS_LARGE_ONE_LANGUAGE),
+    ("mbart_laft_large", {"laft_variant": "full"}, MBART_LARGE_CC25, MBART_LARGE_CC25),
+    # 12 layers 151,154,688 + positions 1,050,624 + layernorm_embedding and final LayerNorm 4,096
+    ("mbart_laft_large", {"laft_variant": "enc"}, MBART_LARGE_CC25, 152_209_408),
+    ("mbart_laft_large", {"laft_variant": "enc_top2"}, MBART_LARGE_CC25, TASK_MODULE_LARGE),
+    # a task adapter of bottleneck 512 after each of the 24 layers: 24 × 1,052,160
+    ("mbart_laft_large", {"laft_variant": "adapter", "adapter_dim": 512}, MBART_LARGE_CC25 + 25_251_840, 25_251_840),
+    # TM + gate W_g, b_g (2,049) + classifier W_c (1,024), whole model trained
+    ("mbart_tm_adv_large", {}, MBART_LARGE_CC25 + TASK_MODULE_LARGE + 3_073, MBART_LARGE_CC25 + TASK_MODULE_LARGE + 3_073),
+])
+def test_parameter_counts_of_mbart_large_configs(cc25_dictionary, monkeypatch, arch, options, total, trainable):
+    """Random-init full-size configs, built on the meta device (counts need no weights)."""
+    import fairseq.models.bart.model as bart
+
+    monkeypatch.setattr(bart, "init_bert_params", lambda module: None)  # meta tensors cannot be initialized
+    with torch.device("meta"):
+        model = build(arch, cc25_dictionary, **options)
+    assert counts(model) == (total, trainable)
+
+
+def test_trainable_shares_of_table_3():
+    """Table 3: LAFT trains 3.8% (of the LAFT model); the task module is 4.12% of mBART-large itself."""
+    laft_total = MBART_LARGE_CC25 + TASK_MODULE_LARGE + FUSION_LARGE + ADAPTERS_LARGE_ONE_LANGUAGE
+    assert round(100 * TASK_MODULE_LARGE / laft_total, 2) == 3.79
+    assert round(100 * TASK_MODULE_LARGE / MBART_LARGE_CC25, 2) == 4.12
+    assert round(100 * 152_209_408 / MBART_LARGE_CC25, 1) == 24.9  # enc: the paper says 19.2%
+
+
+@pytest.fixture(scope="module")
+def tiny_dictionary(pretrained_dir):
+    return mbart_dictionary(dict_txt=os.path.join(pretrained_dir, "mbart.cc25", "dict.txt"))
+
+
+@pytest.fixture
+def fixture_state(pretrained_dir):
+    """A fresh copy each time: loading upgrades the dict in place (fairseq's convention)."""
+    return torch.load(os.path.join(pretrained_dir, "mbart.cc25", "model.pt"), weights_only=False)["model"]
+
+
+def tiny_laft(dictionary, components, **options):
+    options = {"laft_langs": "en_XX,zh_CN,ru_RU", "language_components": components, "dropout": 0.0,
+               "attention_dropout": 0.0, **options}
+    return build("mbart_laft_tiny", dictionary, **options)
+
+
+@pytest.mark.parametrize("variant, stage, trainable_prefixes", [
+    ("laft", 1, ("encoder.task_module.", "encoder.fusion.", "decoder.layers.0.adapters.", "decoder.layers.1.adapters.")),
+    ("laft", 2, ("encoder.task_module.",)),
+    ("enc_top2", 2, ("encoder.layers.0.", "encoder.layers.1.")),  # the tiny model has 2 encoder layers
+    ("adapter", 2, ("encoder.layers.0.adapters.", "encoder.layers.1.adapters.",
+                    "decoder.layers.0.adapters.", "decoder.layers.1.adapters.")),
+])
+def test_exact_trainable_sets(tiny_dictionary, laft_components, variant, stage, trainable_prefixes):
+    model = tiny_laft(tiny_dictionary, laft_components, laft_variant=variant, laft_stage=stage)
+    for name, parameter in model.named_parameters():
+        assert parameter.requires_grad == name.startswith(trainable_prefixes), name
+    if variant == "laft":
+        assert sorted(model.decoder.layers[0].adapters.adapters) == ["en_XX", "ru_RU", "zh_CN"]
+
+
+def test_enc_variant_trains_the_encoder_but_not_the_shared_embedding(tiny_dictionary, laft_components):
+    model = tiny_laft(tiny_dictionary, laft_components, laft_variant="enc")
+    assert model.decoder.embed_tokens.weight is model.encoder.embed_tokens.weight
+    assert not model.encoder.embed_tokens.weight.requires_grad
+    assert all(p.requires_grad == n.startswith("encoder.") for n, p in model.named_parameters()
+               if not n.startswith("encoder.embed_tokens."))
+
+
+def batch(dictionary, src_lang, tgt_lang, lengths=(7, 4)):
+    """Left-padded sources ``x </s> [src]`` and decoder inputs ``[tgt] y``."""
+    torch.manual_seed(5)
+    rows = [torch.cat([torch.randint(10, 200, (n,)), torch.tensor([dictionary.eos(), dictionary.index(f"[{src_lang}]")])])
+            for n in lengths]
+    width = max(len(r) for r in rows)
+    src = torch.stack([torch.cat([torch.full((width - len(r),), dictionary.pad()), r]) for r in rows])
+    prev = torch.cat([torch.full((len(rows), 1), dictionary.index(f"[{tgt_lang}]")),
+                      torch.randint(10, 200, (len(rows), 5))], 1)
+    return src, torch.tensor([len(r) for r in rows]), prev
+
+
+@pytest.mark.parametrize("src_lang", ["zh_CN", "ru_RU"])
+def test_removal_inside_the_model_uses_the_source_languages_components(
+        tiny_dictionary, laft_components, fixture_state, src_lang):
+    model = tiny_laft(tiny_dictionary, laft_components).eval()
+    model.load_state_dict(fixture_state)
+    seen = {}
+    model.encoder.task_module.register_forward_pre_hook(lambda module, inputs: seen.update(r=inputs[0]))
+    src, lengths, prev = batch(tiny_dictionary, src_lang, src_lang)
+    logits, _ = model(src, lengths, prev)
+    assert logits.shape == (2, 6, len(tiny_dictionary))
+    c = load_components(laft_components)["languages"][src_lang]["components"]
+    mean = mean_pool(seen["r"], sentence_token_mask(src, model.encoder.special_token_ids))
+    assert (mean @ c).abs().max() < 1e-4  # the language's components are gone from ē
+    assert model.decoder.selection.rows.tolist() == [["en_XX", "zh_CN", "ru_RU"].index(src_lang)] * 2
+
+
+def test_unlisted_language_token_is_a_clear_error(tiny_dictionary, laft_components, fixture_state):
+    model = tiny_laft(tiny_dictionary, laft_components)
+    model.load_state_dict(fixture_state)
+    with pytest.raises(InputError, match="source language token is not one of the model's --laft-langs"):
+        model(*batch(tiny_dictionary, "de_DE", "zh_CN"))
+
+
+def test_components_errors(tiny_dictionary, laft_components, fixture_state, tmp_path):
+    with pytest.raises(InputFileError, match="no components for ja_XX"):
+        tiny_laft(tiny_dictionary, laft_components, laft_langs="en_XX,ja_XX")
+    with pytest.raises(InputFileError, match="k=6 components per language, --laft-k is 8"):
+        tiny_laft(tiny_dictionary, laft_components, laft_k=8)
+    payload = torch.load(laft_components, weights_only=True)
+    wrong_d = tmp_path / "wrong_d.pt"
+    torch.save({**payload, "embed_dim": 32, "languages": {
+        lang: {**e, "components": e["components"][:32]} for lang, e in payload["languages"].items()}}, wrong_d)
+    with pytest.raises(InputFileError, match="components of dimension 32, the model has 64"):
+        tiny_laft(tiny_dictionary, str(wrong_d))
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(open(laft_components, "rb").read()[:200])
+    with pytest.raises(InputFileError, match="not a readable language-components file"):
+        tiny_laft(tiny_dictionary, str(truncated))
+
+    other_model = dict(fixture_state)
+    other_model["encoder.layers.0.fc1.weight"] = other_model["encoder.layers.0.fc1.weight"] + 1e-3
+    with pytest.raises(InputError, match="estimated with another model"):
+        tiny_laft(tiny_dictionary, laft_components).load_state_dict(other_model)
+    with pytest.raises(InputFileError, match="language-components file not found"):
+        tiny_laft(tiny_dictionary, str(tmp_path / "missing.pt")).load_state_dict(fixture_state)
+
+
+def test_laft_checkpoint_keeps_its_components_without_the_file(tiny_dictionary, laft_components, fixture_state, tmp_path):
+    model = tiny_laft(tiny_dictionary, laft_components)
+    model.load_state_dict(fixture_state)
+    saved = model.state_dict()
+    reloaded = tiny_laft(tiny_dictionary, str(tmp_path / "deleted.pt"))
+    reloaded.load_state_dict(saved)
+    assert torch.equal(reloaded.encoder.language_components, model.encoder.language_components)
+    assert reloaded.encoder.components_source == "checkpoint"
+
+
+def test_stage_2_update_changes_only_the_task_module(tiny_dictionary, laft_components, fixture_state):
+    model = tiny_laft(tiny_dictionary, laft_components, laft_stage=2)
+    model.load_state_dict(fixture_state)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-2)
+    logits, _ = model(*batch(tiny_dictionary, "en_XX", "en_XX"))
+    logits.float().logsumexp(-1).mean().backward()
+    optimizer.step()
+    changed = {key for key, value in model.state_dict().items() if not torch.equal(value, before[key])}
+    assert "encoder.task_module.layers.1.fc2.weight" in changed
+    assert all(key.startswith("encoder.task_module.") for key in changed), changed  # the backbone is bit-identical
+
+
+def test_cli_resumes_after_interruption_with_identical_components(benchmark_dir, pretrained_dir, tmp_path, monkeypatch):
+    texts = [f"{lang}={os.path.join(benchmark_dir, 'mono', lang + '.txt')}" for lang in ("zh_CN", "ru_RU")]
+    argv = ["--model-dir", os.path.join(pretrained_dir, "mbart.cc25"), "--batch-size", "16", "--save-every", "32",
+            "--max-sentences", "200", "--no-progress", "--text", *texts]
+    straight = components_cli.estimate(components_cli.parse_args(argv + ["--out", str(tmp_path / "a.pt")]))
+
+    calls = {"n": 0}
+    original = components_cli.Estimator.sentence_vectors
+
+    def dying(self, lines, lang):
+        calls["n"] += 1
+        if calls["n"] == 18:  # second language, after a resume point
+            raise KeyboardInterrupt
+        return original(self, lines, lang)
+
+    out = str(tmp_path / "b.pt")
+    monkeypatch.setattr(components_cli.Estimator, "sentence_vectors", dying)
+    with pytest.raises(KeyboardInterrupt):
+        components_cli.estimate(components_cli.parse_args(argv + ["--out", out]))
+    assert os.path.exists(out + ".partial") and not os.path.exists(out)
+    monkeypatch.setattr(components_cli.Estimator, "sentence_vectors", original)
+    resumed = components_cli.estimate(components_cli.parse_args(argv + ["--out", out]))
+    assert not os.path.exists(out + ".partial")
+    for lang in ("zh_CN", "ru_RU"):
+        assert resumed[lang]["sentences"] == straight[lang]["sentences"] == 200
+        assert torch.allclose(resumed[lang]["components"], straight[lang]["components"], atol=1e-5)
+    assert load_components(out)["encoder_fingerprint"] == load_components(str(tmp_path / "a.pt"))["encoder_fingerprint"]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("xx_YY={mono}", "[xx_YY] is not a language of"),
+    ("en_XX={missing}", "text of en_XX not found"),
+    ("en_XX", "expected LANG=FILE"),
+    ("en_XX={latin1}", "not valid UTF-8"),
+])
+def test_cli_bad_input_is_one_line_and_writes_nothing(benchmark_dir, pretrained_dir, tmp_path, text, message):
+    import subprocess
+
+    latin1 = tmp_path / "latin1.txt"
+    latin1.write_bytes("caf\xe9 au lait\n".encode("latin-1") * 10)
+    text = text.format(mono=os.path.join(benchmark_dir, "mono", "en_XX.txt"), missing=tmp_path / "nope.txt",
+                       latin1=latin1)
+    out = tmp_path / "out.pt"
+    proc = subprocess.run(["xlgen-language-components", "--model-dir", os.path.join(pretrained_dir, "mbart.cc25"),
+                           "--out", str(out), "--no-progress", "--text", text],
+                          capture_output=True, text=True, env=tool_env())
+    assert proc.returncode == 2
+    assert message in proc.stderr.strip().splitlines()[-1]
+    assert "Traceback" not in proc.stderr
+    assert not out.exists()
