@@ -18,6 +18,7 @@ CONSOLE_SCRIPTS = {
     "xlgen-xlrs": "fairseq_xlgen.cli.xlrs:main",
     "xlgen-average-checkpoints": "fairseq_xlgen.cli.average_checkpoints:main",
     "xlgen-language-components": "fairseq_xlgen.cli.language_components:main",
+    "xlgen-laft-tsne": "fairseq_xlgen.cli.laft_tsne:main",
 }
 
 setup(

@@ -25,3 +25,7 @@ def _import_components():
 
 
 _import_components()
+
+from fairseq_xlgen.file_io import report_input_errors_in_one_line  # noqa: E402  (after registration)
+
+report_input_errors_in_one_line()

@@ -47,6 +47,27 @@ def exit_on_input_error(main):
     return wrapper
 
 
+def report_input_errors_in_one_line():
+    """Inside fairseq's own tools (``fairseq-train --user-dir ...``), an uncaught :class:`InputError`,
+    or an exception raised while handling one (fairseq wraps checkpoint-loading errors), prints
+    ``error: <message>`` instead of a traceback (Python still exits with status 1)."""
+    previous = sys.excepthook
+    if getattr(previous, "reports_input_errors", False):
+        return
+
+    def hook(kind, error, traceback):
+        cause = error
+        while cause is not None and not isinstance(cause, InputError):  # fairseq re-raises load errors
+            cause = cause.__cause__ or cause.__context__
+        if cause is None:
+            previous(kind, error, traceback)
+        else:
+            print(f"error: {cause}", file=sys.stderr)
+
+    hook.reports_input_errors = True
+    sys.excepthook = hook
+
+
 @contextlib.contextmanager
 def atomic_path(path):
     """Yield a temporary path next to ``path``; rename it onto ``path`` only on success.

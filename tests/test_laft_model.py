@@ -259,3 +259,27 @@ def test_cli_bad_input_is_one_line_and_writes_nothing(benchmark_dir, pretrained_
     assert message in proc.stderr.strip().splitlines()[-1]
     assert "Traceback" not in proc.stderr
     assert not out.exists()
+
+
+def test_removal_brings_the_language_means_together(tiny_dictionary, laft_components, fixture_state, benchmark_dir,
+                                                     pretrained_dir):
+    """Figure 2 (a) → (b): after removal the languages' sentence means lie closer than in the encoder output."""
+    from fairseq_xlgen.analysis.laft_representations import pooled_laft_states
+    from fairseq_xlgen.cli.spm_encode import load_model as load_sentencepiece
+
+    model = tiny_laft(tiny_dictionary, laft_components)
+    model.load_state_dict(fixture_state)
+    sp = load_sentencepiece(os.path.join(pretrained_dir, "mbart.cc25", "sentence.bpe.model"))
+    pieces = {}
+    for lang in ("en_XX", "zh_CN", "ru_RU"):
+        with open(os.path.join(benchmark_dir, "mono", f"{lang}.txt"), encoding="utf-8") as f:
+            pieces[lang] = [" ".join(sp.encode(line.strip(), out_type=str)) for line in list(f)[:60]]
+    panels = pooled_laft_states(model, tiny_dictionary, pieces)
+
+    def mean_gap(vectors, labels):
+        means = {lang: vectors[[i for i, l in enumerate(labels) if l == lang]].mean(0) for lang in pieces}
+        return sum((means[a] - means[b]).norm() for a, b in (("en_XX", "zh_CN"), ("en_XX", "ru_RU"), ("zh_CN", "ru_RU")))
+
+    before = mean_gap(*panels["encoder output"])
+    after = mean_gap(*panels["after removal"])
+    assert after < 0.5 * before, (before, after)

@@ -67,7 +67,8 @@ def model_state(path):
     return torch.load(path, map_location="cpu", weights_only=False)["model"]
 
 
-def test_two_stages_freeze_resume_and_generate_zero_shot(laft_data, pretrained_dir, laft_components, tmp_path):
+def test_two_stages_freeze_resume_and_generate_zero_shot(laft_data, benchmark_dir, pretrained_dir, laft_components,
+                                                         tmp_path):
     out = run_tool("fairseq-train", *stage1_args(laft_data, pretrained_dir, laft_components, tmp_path / "s1", 12))
     # d=64, ffn 128: TM 2 × 33,472 + fusion 8,256 + 4,160 + adapters 2 layers × 2 languages × 8,448
     assert "variant laft stage 1: 113152 trainable of " in out
@@ -95,6 +96,13 @@ def test_two_stages_freeze_resume_and_generate_zero_shot(laft_data, pretrained_d
     hypotheses = [line for line in generated.splitlines() if line.startswith("H-")]
     assert len(hypotheses) == sum(1 for _ in open(laft_data / "summarization" / "zh_CN" / "spm" / "test.source"))
 
+    png = tmp_path / "figure2.png"
+    run_tool("xlgen-laft-tsne", "--checkpoint", tmp_path / "resumed" / "checkpoint_last.pt",
+             "--spm", os.path.join(pretrained_dir, "mbart.cc25", "sentence.bpe.model"), "--out", png,
+             "--max-sentences", "20", "--text",
+             *(f"{lang}={os.path.join(benchmark_dir, 'tasks', 'summarization', lang, 'test.source')}" for lang in LANGS))
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
 
 def test_stage_2_memory_efficient_fp16_keeps_components_fp32(laft_data, pretrained_dir, laft_components, tmp_path):
     run_tool("fairseq-train", *stage1_args(laft_data, pretrained_dir, laft_components, tmp_path / "s1", 2))
@@ -115,3 +123,26 @@ def test_tm_adv_baseline_trains_with_monolingual_batches(laft_data, pretrained_d
     # one task batch (en_XX, label 1) and one monolingual batch (zh_CN, label 0) per update
     assert all(r["cls_loss"] > 0 and r["adv_loss"] > 0 and 0 <= r["cls_accuracy"] <= 1 for r in logs)
     assert "variant tm_adv: " in out and "(100.00%)" in out
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("missing", "language-components file not found; run xlgen-language-components"),
+    ("other model", "estimated with another model"),
+])
+def test_bad_components_file_stops_fairseq_train_with_one_line(laft_data, pretrained_dir, laft_components, tmp_path,
+                                                               damage, message):
+    import subprocess
+
+    from conftest import tool_env
+
+    components = tmp_path / "components.pt"
+    if damage == "other model":
+        payload = torch.load(laft_components, weights_only=True)
+        torch.save({**payload, "encoder_fingerprint": "0" * 64}, components)
+    proc = subprocess.run(["fairseq-train", *map(str, stage1_args(laft_data, pretrained_dir, components,
+                                                                tmp_path / "s1", 2))],
+                          capture_output=True, text=True, env=tool_env())
+    assert proc.returncode != 0
+    assert message in proc.stderr.strip().splitlines()[-1]
+    assert "Traceback" not in proc.stderr
+    assert not os.path.exists(tmp_path / "s1" / "checkpoint_last.pt")

@@ -49,3 +49,26 @@ def plot_word_accuracy(systems: Mapping[str, Mapping[str, float]], path: str, ti
     axes.legend()
     figure.tight_layout()
     _save_png(figure, path)
+
+
+def plot_tsne_panels(panels: Mapping[str, Tuple[Sequence[Sequence[float]], Sequence[str]]], path: str,
+                     seed: int = 1) -> None:
+    """One t-SNE scatter per panel, points coloured by label (paper 001 Figure 2):
+    ``{"encoder output": (vectors, languages), ...}``."""
+    import numpy as np
+    from sklearn.manifold import TSNE
+
+    figure, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 4.5), squeeze=False)
+    for ax, (title, (vectors, labels)) in zip(axes[0], panels.items()):
+        vectors = np.asarray(vectors, dtype=np.float64)
+        points = TSNE(n_components=2, perplexity=min(30.0, len(vectors) - 1.0), init="pca",
+                      random_state=seed).fit_transform(vectors)
+        for label in sorted(set(labels)):
+            chosen = [i for i, value in enumerate(labels) if value == label]
+            ax.scatter(points[chosen, 0], points[chosen, 1], s=8, label=label)
+        ax.set_title(title)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[0][0].legend(markerscale=2)
+    figure.tight_layout()
+    _save_png(figure, path)

@@ -177,15 +177,17 @@ class LaftEncoder(TransformerEncoderBase):
         padding = src_tokens.eq(self.padding_idx)
         if self.variant == "tm_adv":
             h = self.task_module(e, padding)
-            return {**out, "encoder_out": [self.gate(h, e)], "task_module_out": [h], "task_module_input": [e]}
+            return {**out, "encoder_out": [self.gate(h, e)], "task_module_input": [e], "task_module_out": [h]}
         if self.components_source is None:
             raise InputError("LAFT has no language components: pass --language-components FILE "
                              "(xlgen-language-components) or load a LAFT checkpoint")
         rows = language_rows(last_token(src_tokens, self.padding_idx), self.language_token_ids, "source")
         r, removed = remove_language_component(
             e, sentence_token_mask(src_tokens, self.special_token_ids), self.language_components[rows], self.removal)
-        h = self.task_module(r.to(e.dtype), padding)
-        return {**out, "encoder_out": [self.fusion(h, removed)]}
+        r = r.to(e.dtype)
+        h = self.task_module(r, padding)
+        return {**out, "encoder_out": [self.fusion(h, removed)], "pre_removal": [e], "task_module_input": [r],
+                "task_module_out": [h]}
 
 
 class LaftDecoder(TransformerDecoderBase):

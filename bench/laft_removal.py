@@ -1,0 +1,80 @@
+"""How much each LAFT removal form (paper 001 §3.1 step 2) takes away, on a real encoder.
+
+For every token of the given text: ‖e_i‖, the norm of the removed vector and their ratio,
+for the ``sentence`` (default: c cᵀ ē), ``literal`` (c cᵀ ē / ‖ē‖², the printed equation) and
+``token`` (c cᵀ e_i) forms, with the components of xlgen-language-components. Prints a
+table, writes JSON.
+
+    python -m bench.laft_removal --model-dir work/pretrained/mbart.cc25 --components components.pt \\
+        --text en_XX=mono/en_XX.txt zh_CN=mono/zh_CN.txt
+    python -m bench.laft_removal            # the tiny fixture and benchmark, built under --work
+"""
+import argparse
+import json
+import os
+
+import torch
+
+from fairseq_xlgen.analysis.encoder_states import mbart_source_tokens
+from fairseq_xlgen.cli.spm_encode import load_model as load_sentencepiece
+from fairseq_xlgen.data.language_components_file import load_components
+from fairseq_xlgen.modules.language_components import REMOVAL_MODES, remove_language_component, sentence_token_mask
+from fairseq_xlgen.pretrained import MBART_LAYOUT, load_pretrained
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model-dir", help="mbart.cc25-format directory (default: the tiny fixture, built)")
+    parser.add_argument("--components", help="xlgen-language-components output (default: estimated here)")
+    parser.add_argument("--text", nargs="+", metavar="LANG=FILE", help="default: the tiny benchmark's mono text")
+    parser.add_argument("--work", default="work/bench-tiny", help="where the default fixture is built")
+    parser.add_argument("--max-sentences", type=int, default=500)
+    parser.add_argument("--out", default="bench/results/laft_removal.json")
+    args = parser.parse_args(argv)
+    if not args.model_dir:
+        from bench._tiny_models import tiny_benchmark_and_mbart
+
+        args.model_dir, mono = tiny_benchmark_and_mbart(args.work)
+        args.text = args.text or [f"{lang}={path}" for lang, path in mono.items()]
+    if not args.components:
+        from fairseq_xlgen.cli import language_components
+
+        args.components = os.path.join(args.work, "components.pt")
+        if not os.path.exists(args.components):
+            language_components.estimate(language_components.parse_args(
+                ["--model-dir", args.model_dir, "--out", args.components, "--no-progress", "--text", *args.text]))
+    hub = load_pretrained(args.model_dir, MBART_LAYOUT)
+    model, dictionary = hub.model, hub.task.source_dictionary
+    model.eval()
+    sp = load_sentencepiece(os.path.join(args.model_dir, MBART_LAYOUT.spm_file))
+    payload = load_components(args.components)
+    rows = []
+    for item in args.text:
+        lang, _, path = item.partition("=")
+        with open(path, encoding="utf-8") as f:
+            lines = [line.strip() for line in f if line.strip()][: args.max_sentences]
+        tokens = mbart_source_tokens([" ".join(sp.encode(line, out_type=str)) for line in lines], dictionary, lang, 256)
+        batch = torch.nn.utils.rnn.pad_sequence(tokens, batch_first=True, padding_value=dictionary.pad())
+        with torch.no_grad():
+            e = model.encoder(batch, src_lengths=batch.ne(dictionary.pad()).sum(1))["encoder_out"][0].float()
+        specials = torch.tensor([dictionary.bos(), dictionary.eos(), dictionary.pad(), dictionary.index(f"[{lang}]")])
+        mask = sentence_token_mask(batch, specials)
+        c = payload["languages"][lang]["components"].unsqueeze(0).expand(len(batch), -1, -1)
+        token_norms = e.norm(dim=-1).t()[mask]
+        for mode in REMOVAL_MODES:
+            _, removed = remove_language_component(e, mask, c, mode)
+            removed_norms = removed.norm(dim=-1).t()[mask]
+            rows.append({"lang": lang, "mode": mode, "token_norm": token_norms.mean().item(),
+                         "removed_norm": removed_norms.mean().item(),
+                         "ratio": (removed_norms / token_norms).mean().item(), "tokens": int(mask.sum())})
+    print(f"{'lang':6} {'form':9} {'mean ‖e_i‖':>11} {'mean ‖removed‖':>15} {'mean ratio':>11}")
+    for r in rows:
+        print(f"{r['lang']:6} {r['mode']:9} {r['token_norm']:11.3f} {r['removed_norm']:15.4f} {r['ratio']:11.4f}")
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out + ".tmp", "w") as f:
+        json.dump({"settings": vars(args), "results": rows}, f, indent=2)
+    os.replace(args.out + ".tmp", args.out)
+
+
+if __name__ == "__main__":
+    main()
