@@ -283,3 +283,13 @@ def test_removal_brings_the_language_means_together(tiny_dictionary, laft_compon
     before = mean_gap(*panels["encoder output"])
     after = mean_gap(*panels["after removal"])
     assert after < 0.5 * before, (before, after)
+
+
+def test_half_precision_keeps_the_components_in_fp32(tiny_dictionary, laft_components):
+    model = tiny_laft(tiny_dictionary, laft_components)
+    components = model.encoder.language_components.clone()
+    model.half()
+    assert model.encoder.embed_tokens.weight.dtype == torch.float16
+    assert model.encoder.language_components.dtype == torch.float32
+    assert torch.equal(model.encoder.language_components, components)
+    assert torch.equal(model.state_dict()["encoder.language_components"], components)

@@ -140,6 +140,14 @@ class LaftEncoder(TransformerEncoderBase):
             self.gate = GatedCombination(d)
             self.language_classifier = LanguageClassifier(d)
 
+    def _apply(self, fn, *args, **kwargs):
+        """``model.half()`` (``--fp16``) leaves c_L in fp32: removal and projection stay fp32 (§3.1)."""
+        components = getattr(self, "language_components", None)
+        super()._apply(fn, *args, **kwargs)
+        if components is not None and self.language_components.dtype != torch.float32:
+            self.language_components = components.to(self.language_components.device, torch.float32)
+        return self
+
     def build_encoder_layer(self, cfg):
         if self.variant != "adapter":
             return super().build_encoder_layer(cfg)
@@ -302,6 +310,11 @@ class MBartLaftModel(BARTModel):
                     state_dict[prefix + key] = value
         elif self.args.laft_variant == "laft":
             self.encoder.components_source = "checkpoint"
+            if self.encoder.components_payload is not None and not torch.equal(
+                    state_dict[prefix + "encoder.language_components"].float(),
+                    self.encoder.language_components.cpu()):
+                logger.warning("%s differs from the components in the checkpoint; the checkpoint's are used",
+                               self.encoder.components_path)
 
 
 def laft_defaults(args, variant="laft"):
