@@ -11,9 +11,9 @@ import os
 import re
 import sys
 
-import torch
 from fairseq.checkpoint_utils import torch_persistent_save
 
+from fairseq_xlgen.checkpoint_loading import load_checkpoint
 from fairseq_xlgen.file_io import InputError, exit_on_input_error
 
 _PATTERNS = (re.compile(r"checkpoint_\d+_(\d+)\.pt$"), re.compile(r"checkpoint(\d+)\.pt$"))
@@ -38,7 +38,7 @@ def average_checkpoints(paths):
     """Mean of the model tensors of ``paths`` in the newest checkpoint's state."""
     average, state = None, None
     for path in paths:
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        state = load_checkpoint(path)
         model = state["model"]
         if average is None:
             average = {k: v.float().clone() for k, v in model.items()}
