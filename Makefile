@@ -6,7 +6,7 @@ WORK   ?= work
 SIZE   ?= small
 PYTEST_ARGS ?=
 
-.PHONY: env demo test test-all bench clean
+.PHONY: env demo test bench clean
 env: $(VENV)/.xlgen-env
 
 $(VENV)/.xlgen-env: setup.py constraints.txt third_party/fairseq-0.12.2-xlgen.patch third_party/install_fairseq.sh
@@ -26,6 +26,7 @@ demo: env
 test: env
 	$(PY) -m pytest -q $(PYTEST_ARGS) tests
 
+# Every bench/ script with small settings (bench/run_all.py; JSON in bench/results/small/)
 bench: env
 	PATH=$(abspath $(VENV))/bin:$$PATH $(PY) -m bench.run_all
 

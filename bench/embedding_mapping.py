@@ -1,6 +1,6 @@
 """Benchmark of the VecMap re-implementation: time per self-learning iteration and in total
 against vocabulary size, on synthetic embeddings with a known translation
-(:func:`fairseq_xlgen.lexicon.embedding_mapping.synthetic_embedding_pair`: cluster/low-rank
+(``synthetic_embedding_pair`` of tests/embedding_fixtures.py: cluster/low-rank
 source, random rotation plus frequency-dependent noise, jittered frequency order).
 
 Runs on CPU, and on CUDA when available. Prints a table and writes JSON.
@@ -13,10 +13,14 @@ import argparse
 import json
 import os
 import platform
+import sys
 
 import torch
 
-from fairseq_xlgen.lexicon.embedding_mapping import MappingConfig, csls_topk, map_embeddings, synthetic_embedding_pair
+from fairseq_xlgen.lexicon.embedding_mapping import MappingConfig, csls_topk, map_embeddings
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
+from embedding_fixtures import synthetic_embedding_pair  # noqa: E402  (test data generator, kept with the tests)
 
 
 def parse_args(argv=None):

@@ -5,13 +5,15 @@
 #
 # SPM_DIR/train.{SRC,TGT}: the downstream training text in the pretrained model's
 # SentencePiece pieces (prepare_translation.sh writes them to OUT/spm/). Steps: word2vec per
-# language (gensim; skip-gram, 512 dims, window 10, negative 10, min-count 5, 10 epochs) →
-# fully unsupervised VecMap mapping → top-k CSLS lexicon in both directions, restricted to
-# MODEL_DIR/dict.txt. Writes OUT_DIR/lexicon.{src2tgt,tgt2src}.tsv (+ .ids.tsv, .json).
+# language on CSR's switching units (words, each piece in unspaced scripts such as Chinese;
+# the unit the switcher uses) (gensim; skip-gram, 512 dims, window 10, negative 10,
+# min-count 5, 10 epochs) → fully unsupervised VecMap mapping → top-k CSLS lexicon in both
+# directions, restricted to whole units of MODEL_DIR/dict.txt. Writes
+# OUT_DIR/lexicon.{src2tgt,tgt2src}.tsv (+ .ids.tsv, .json).
 # Finished steps are skipped. Extra flags: W2V_ARGS (xlgen-train-embeddings), MAP_ARGS
 # (xlgen-map-embeddings, e.g. "--identical" or "--device cuda"), LEX_ARGS (xlgen-induce-lexicon).
 set -euo pipefail
-[ $# -eq 5 ] || { sed -n '2,12p' "$0" >&2; exit 2; }
+[ $# -eq 5 ] || { sed -n '2,14p' "$0" >&2; exit 2; }
 SPM=$1; SRC=$2; TGT=$3; MODEL=$4; OUT=$5
 for f in "$SPM/train.$SRC" "$SPM/train.$TGT" "$MODEL/dict.txt"; do
   [ -f "$f" ] || { echo "error: $f: missing (run data_prep/prepare_translation.sh first)" >&2; exit 2; }

@@ -13,12 +13,11 @@ import numpy as np
 import pytest
 
 import torch
+from gensim.models import Word2Vec
 
 from fairseq_xlgen.data.synthetic_benchmark import generate_benchmark, load_gold_lexicon, segmentation_path
 from fairseq_xlgen.lexicon.embedding_mapping import MappingConfig, map_embeddings
 from fairseq_xlgen.lexicon.lexicon_induction import induce_lexicon, precision_at_k
-
-gensim_models = pytest.importorskip("gensim.models")
 
 
 def train_word2vec(path):
@@ -26,7 +25,7 @@ def train_word2vec(path):
     logging.getLogger("gensim").setLevel(logging.WARNING)
     with open(path, encoding="utf-8") as f:
         sentences = [line.split() for line in f]
-    model = gensim_models.Word2Vec(sentences, sg=1, vector_size=100, window=10, negative=10, min_count=3,
+    model = Word2Vec(sentences, sg=1, vector_size=100, window=10, negative=10, min_count=3,
                                    epochs=10, workers=1, seed=1)
     return model.wv
 

@@ -6,9 +6,12 @@ updates, so every step of the recipe goes through the real command-line tools.
 import json
 import os
 
+import numpy as np
 import pytest
+from fairseq.data import Dictionary
 
 from conftest import REPO, run_tool
+from fairseq_xlgen.data.code_switching import CodeSwitchLexicon, UnitSegmenter, code_switch
 
 pytestmark = pytest.mark.slow
 
@@ -26,6 +29,18 @@ def test_csr_recipe_runs_end_to_end_and_generates_restorations(benchmark_dir, pr
 
     lexicon = (work / "lexicon" / "lexicon.src2tgt.tsv").read_text(encoding="utf-8").splitlines()
     assert lexicon and all(len(row.split("\t")) == 4 for row in lexicon)
+    # the induced lexicons switch 35% of the switchable units of each side (Eq. 3's two sides)
+    dictionary = Dictionary.load(os.path.join(env["PRETRAINED"], "dict.txt"))
+    segmenter = UnitSegmenter(dictionary)
+    for stream, (lang, direction) in enumerate((("en_XX", "src2tgt"), ("de_DE", "tgt2src"))):
+        lex = CodeSwitchLexicon.from_tsv(str(work / "lexicon" / f"lexicon.{direction}.tsv"), dictionary, k=3)
+        counts = np.zeros(3)
+        for i, line in enumerate((work / "data" / "spm" / f"train.{lang}").read_text(encoding="utf-8").splitlines()):
+            tokens = np.array([dictionary.index(p) for p in line.split()], dtype=np.int64)
+            r = code_switch(tokens, segmenter, lex, np.random.default_rng([1, stream, 1, i]))
+            counts += (r.switched, r.switchable, r.units)
+        assert counts[0] / counts[1] == pytest.approx(0.35, abs=0.02), (lang, counts)
+        assert counts[1] / counts[2] > 0.3, (lang, counts)  # the lexicon covers a real share of the units
     for system in ("baseline", "stage2"):
         scores = json.loads((work / system / "scores.json").read_text())
         assert 0.0 <= scores["scores"]["bleu"] <= 100.0
@@ -50,7 +65,7 @@ def test_csr_recipe_runs_end_to_end_and_generates_restorations(benchmark_dir, pr
 def test_generate_with_both_sides_asks_for_one(benchmark_dir, translation_bin, pretrained_dir, tmp_path):
     prefix = tmp_path / "lexicon"
     with open(os.path.join(pretrained_dir, "mbart.cc25", "dict.txt"), encoding="utf-8") as f:
-        a, b = [line.split()[0] for line in f if line.startswith("\u2581")][:2]
+        a, b = [w for w in (line.split()[0] for line in f) if w.startswith("\u2581") and len(w) > 1][:2]
     for direction in ("src2tgt", "tgt2src"):
         (tmp_path / f"lexicon.{direction}.tsv").write_text(f"{a}\t{b}\t0.5\t1\n", encoding="utf-8")
     with pytest.raises(AssertionError, match="pass --restore-sides source or --restore-sides target"):

@@ -14,8 +14,8 @@ from fairseq_xlgen.lexicon.embedding_mapping import (
     numeral_seed_pairs,
     procrustes,
     seed_pairs_from_word_pairs,
-    synthetic_embedding_pair,
 )
+from embedding_fixtures import synthetic_embedding_pair
 
 @pytest.fixture(autouse=True)
 def single_thread():

@@ -7,12 +7,14 @@ import subprocess
 import sys
 
 import pytest
+import sentencepiece
 import torch
 from conftest import tool_env
 
 from fairseq_xlgen.file_io import InputFileError, atomic_output
 from fairseq_xlgen.lexicon.embeddings_io import read_embeddings, write_embeddings
 
+W = "\u2581"
 ENV = tool_env(PYTHONHASHSEED="0")  # gensim seeds its vectors with hash(): make runs repeatable
 
 
@@ -107,7 +109,6 @@ def test_train_embeddings_rejects_an_empty_corpus(tmp_path):
 
 
 def test_spm_encode_writes_pieces_and_skips_up_to_date_outputs(tmp_path):
-    sentencepiece = pytest.importorskip("sentencepiece")
     text = write_text(tmp_path / "text.txt", "".join(f"the cat {i} sat on the mat number {i}\n" for i in range(200)) + "\n")
     sentencepiece.SentencePieceTrainer.train(input=str(text), model_prefix=str(tmp_path / "spm"), vocab_size=40,
                                              minloglevel=2)
@@ -134,10 +135,11 @@ def test_spm_encode_writes_pieces_and_skips_up_to_date_outputs(tmp_path):
 
 
 def write_parallel_toy_corpora(directory, n_words=200, n_topics=10, sentences=3000, seed=0):
-    """Two 'languages' with the same sentences and renamed words (w17 <-> v17); a few tokens
-    (w1, w2, w3) spelled the same in both. Topic-structured, Zipf-weighted background words."""
+    """Two 'languages' with the same sentences and renamed one-piece words (▁w17 <-> ▁v17); a
+    few tokens (▁w1, ▁w2, ▁w3) spelled the same in both. Topic-structured, Zipf-weighted
+    background words."""
     rng = random.Random(seed)
-    words = [f"w{i}" for i in range(n_words)]
+    words = [f"{W}w{i}" for i in range(n_words)]
     weights = [1 / (i + 1) for i in range(n_words)]
     topic_size = n_words // n_topics
     with open(directory / "src.txt", "w") as src, open(directory / "tgt.txt", "w") as tgt:
@@ -146,7 +148,7 @@ def write_parallel_toy_corpora(directory, n_words=200, n_topics=10, sentences=30
             sentence = [words[topic * topic_size + rng.randrange(topic_size)] if rng.random() < 0.6
                         else rng.choices(words, weights)[0] for _ in range(10)]
             src.write(" ".join(sentence) + "\n")
-            tgt.write(" ".join(w if w in ("w1", "w2", "w3") else "v" + w[1:] for w in sentence) + "\n")
+            tgt.write(" ".join(w if w[1:] in ("w1", "w2", "w3") else f"{W}v" + w[2:] for w in sentence) + "\n")
 
 
 def test_word2vec_map_induce_end_to_end(tmp_path):
@@ -166,7 +168,7 @@ def test_word2vec_map_induce_end_to_end(tmp_path):
     assert sidecar["iterations"] > 0 and sidecar["config"]["init"] == "unsupervised"
 
     # model dictionary without w5/v5: they must disappear from the lexicon, not become <unk>
-    vocabulary = [f"{p}{i}" for i in range(200) for p in "wv" if i != 5 and not (p == "v" and i in (1, 2, 3))]
+    vocabulary = [f"{W}{p}{i}" for i in range(200) for p in "wv" if i != 5 and not (p == "v" and i in (1, 2, 3))]
     write_text(tmp_path / "dict.txt", "".join(f"{w} 1\n" for w in vocabulary))
     process = run_cli("induce_lexicon", "--src-emb", tmp_path / "src.mapped.vec", "--tgt-emb",
                       tmp_path / "tgt.mapped.vec", "--out-prefix", tmp_path / "lex", "--dict", tmp_path / "dict.txt")
@@ -175,13 +177,13 @@ def test_word2vec_map_induce_end_to_end(tmp_path):
     rows = [line.split("\t") for line in (tmp_path / "lex.src2tgt.tsv").read_text().splitlines()]
     assert all(len(row) == 4 for row in rows)
     assert len(rows) == 3 * 199 and {row[3] for row in rows} == {"1", "2", "3"}
-    assert not any("5" == row[0][1:] or "5" == row[1][1:] for row in rows)
+    assert not any("5" == row[0][2:] or "5" == row[1][2:] for row in rows)
     for i in range(0, len(rows), 3):
         scores = [float(row[2]) for row in rows[i:i + 3]]
         assert scores == sorted(scores, reverse=True) and len({row[0] for row in rows[i:i + 3]}) == 1
     # unsupervised mapping of two renamed copies of one corpus: the best candidate is the renamed word
     best = [(row[0], row[1]) for row in rows if row[3] == "1"]
-    correct = sum(s[1:] == t[1:] for s, t in best)
+    correct = sum(s[2:] == t[2:] for s, t in best)
     assert correct / len(best) > 0.8, best[:20]  # measured 1.0
 
     ids = {word: 4 + line for line, word in enumerate(vocabulary)}
@@ -189,3 +191,25 @@ def test_word2vec_map_induce_end_to_end(tmp_path):
     assert [(int(a), int(b), c, d) for a, b, c, d in id_rows] == [(ids[a], ids[b], c, d) for a, b, c, d in rows]
     assert (tmp_path / "lex.tgt2src.tsv").exists() and (tmp_path / "lex.tgt2src.ids.tsv").exists()
     assert json.loads((tmp_path / "lex.json").read_text())["k"] == 3
+
+
+def test_word2vec_vocabulary_is_the_switching_units(tmp_path):
+    """--units switch (default): multi-piece words are one token, Chinese pieces one token each,
+    the same units the lexicon and the switcher use."""
+    corpus = write_text(tmp_path / "pieces.txt", "".join(
+        f"{W}the {W}ca t {W}sleep s\n{W}布什 与 沙龙 举行 了 会谈 。\n" for _ in range(20)))
+    process = run_cli("train_embeddings", "--input", corpus, "--output", tmp_path / "e.vec", "--dim", 8,
+                      "--epochs", 1, "--min-count", 1, "--workers", 1)
+    assert process.returncode == 0, process.stderr
+    words, _ = read_embeddings(str(tmp_path / "e.vec"))
+    assert set(words) == {f"{W}the", f"{W}ca\u2040t", f"{W}sleep\u2040s", f"{W}布什", "与", "沙龙", "举行", "了",
+                          "会谈", "。"}
+    assert json.loads((tmp_path / "e.vec.json").read_text())["units"] == "switch"
+    assert sorted(os.listdir(tmp_path)) == ["e.vec", "e.vec.json", "pieces.txt"]  # no temporary file left
+    # plain whitespace tokens need --units tokens; without it, a one-line error
+    plain = write_text(tmp_path / "plain.txt", "the cat sleeps\n" * 5)
+    assert_one_line_error(run_cli("train_embeddings", "--input", plain, "--output", tmp_path / "p.vec"),
+                          f"{plain}:1:", "--units tokens")
+    process = run_cli("train_embeddings", "--input", plain, "--output", tmp_path / "p.vec", "--units", "tokens",
+                      "--dim", 8, "--epochs", 1, "--min-count", 1, "--workers", 1)
+    assert process.returncode == 0 and set(read_embeddings(str(tmp_path / "p.vec"))[0]) == {"the", "cat", "sleeps"}

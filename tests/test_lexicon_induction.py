@@ -3,6 +3,7 @@ import math
 
 import pytest
 import torch
+from fairseq.data import Dictionary
 
 from fairseq_xlgen.file_io import InputFileError
 from fairseq_xlgen.lexicon.lexicon_induction import (
@@ -52,9 +53,8 @@ def test_dictionary_ids_follow_fairseq_numbering(tmp_path):
 
 
 def test_dictionary_ids_match_fairseq_itself(tmp_path):
-    fairseq_dictionary = pytest.importorskip("fairseq.data.dictionary")
     path = write_dict(tmp_path / "dict.txt", ["▁a 5", "b c 4", "▁a 3 #fairseq:overwrite", "<unk> 2 #fairseq:overwrite", "z 1"])
-    reference = fairseq_dictionary.Dictionary.load(path)
+    reference = Dictionary.load(path)
     ours = read_fairseq_dictionary(path)
     assert ours == {token: reference.index(token) for token in ours}
     assert ours["▁a"] == 6 and ours["b c"] == 5
@@ -78,20 +78,35 @@ def test_units_missing_from_the_dictionary_are_dropped_not_unk(tmp_path):
     entries = induce_lexicon(src_kept, src_emb, tgt_kept, tgt_emb, k=1, knn=0)
     assert [(s, t) for s, t, _, _ in entries] == [("▁the", "▁le"), ("▁cat", "▁chat")]
     ids = lexicon_to_ids(entries, dictionary)
-    assert [(s, t, r) for s, t, _, r in ids] == [(4, 5, 1), (7, 8, 1)]  # never <unk> (3)
+    assert [(s, t, r) for s, t, _, r in ids] == [("4", "5", 1), ("7", "8", 1)]  # never <unk> (3)
 
 
-def test_lexicon_tsv_format(tmp_path):
-    path = tmp_path / "lex.tsv"
-    write_lexicon_tsv(str(path), [("▁a", "▁b", 0.5, 1), ("▁a", "▁c", -0.25, 2)])
-    assert path.read_text(encoding="utf-8") == "▁a\t▁b\t0.500000\t1\n▁a\t▁c\t-0.250000\t2\n"
-
-
-def test_precision_at_k_counts_gold_words_with_candidates():
+def test_multi_piece_units_are_kept_and_continuation_pieces_dropped(tmp_path):
+    """word2vec tokens are switching units, pieces joined by U+2040 (xlgen-train-embeddings)."""
+    dictionary = read_fairseq_dictionary(write_dict(tmp_path / "dict.txt", ["▁ca 9", "t 8", "▁chat 7", "举行 6"]))
+    words = ["▁ca\u2040t", "t", "举行", "▁ca\u2040x"]  # "t" alone is a continuation piece; "x" unknown
+    kept, _ = restrict_to_dictionary(words, unit_vectors([0, 10, 20, 30]), dictionary)
+    assert kept == ["▁ca\u2040t", "举行"]
+    entries = [("▁ca\u2040t", "▁chat", 0.5, 1), ("举行", "▁ca\u2040t", 0.25, 1)]
+    assert lexicon_to_ids(entries, dictionary) == [("4 5", "6", 0.5, 1), ("7", "4 5", 0.25, 1)]
+    write_lexicon_tsv(str(tmp_path / "lex.tsv"), entries)
+    assert (tmp_path / "lex.tsv").read_text(encoding="utf-8") == "▁ca t\t▁chat\t0.500000\t1\n举行\t▁ca t\t0.250000\t1\n"
+    # precision compares the text of units with gold words: a multi-piece word counts
     from fairseq_xlgen.lexicon.lexicon_induction import precision_at_k
+    assert precision_at_k(entries, [("▁cat", "▁chat")], 1) == (1.0, 1)
 
-    entries = [("a", "x", 0.9, 1), ("a", "y", 0.8, 2), ("b", "z", 0.7, 1), ("b", "w", 0.6, 2),
-               ("c", "v", 0.5, 1), ("oov", "x", 0.4, 1)]
-    gold = [("a", "x"), ("b", "w"), ("c", "u"), ("d", "t")]  # d has no candidates: not evaluated
-    assert precision_at_k(entries, gold, 1) == (1 / 3, 3)
-    assert precision_at_k(entries, gold, 2) == (2 / 3, 3)
+
+def test_csls_demotes_a_hub_that_dot_product_retrieval_picks():
+    """§III ranks by dot product; we keep CSLS (knn > 0) by default, knn=0 is the dot product.
+    Target "hub" (30°) is the dot-product neighbour of all three queries (0°, 60°, 30°): cosines
+    .866/.866/1 against .819 for "own" (95°) from query b. CSLS subtracts each target's mean
+    similarity to its nearest queries, 1 for the hub (query c sits on it) and .819 for "own",
+    so b gets its own neighbour."""
+    queries, keys = ["a", "b", "c"], ["hub", "own"]
+    src, tgt = unit_vectors([0, 60, 30]), unit_vectors([30, 95])
+    dot = induce_lexicon(queries, src, keys, tgt, k=1, knn=0)
+    assert [(s, t) for s, t, *_ in dot] == [("a", "hub"), ("b", "hub"), ("c", "hub")]
+    assert [score for *_, score, _ in dot] == pytest.approx([math.sqrt(3) / 2, math.sqrt(3) / 2, 1.0], abs=1e-6)
+    for knn in (1, 2):
+        csls = induce_lexicon(queries, src, keys, tgt, k=1, knn=knn)
+        assert [(s, t) for s, t, *_ in csls] == [("a", "hub"), ("b", "own"), ("c", "hub")]

@@ -76,9 +76,26 @@ def test_last_token_picks_last_real_position():
 def test_representation_distance_eq4_by_hand():
     source = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
     target = torch.tensor([[1.0, 0.0], [0.0, 0.0]])
-    # (|(0, 2)|^2 + |(3, 4)|^2)^(1/2) = (4 + 25)^(1/2)
-    assert representation_distance(source, target) == pytest.approx(math.sqrt(29.0))
+    # literal Eq. 4 on parallel rows: (|(0, 2)|^2 + |(3, 4)|^2)^(1/2) = (4 + 25)^(1/2)
+    assert representation_distance(source, target, variant="parallel") == pytest.approx(math.sqrt(29.0))
+    # default, §V-A's language means: |(2, 3) - (0.5, 0)| = |(1.5, 3)| = sqrt(11.25)
+    assert representation_distance(source, target) == pytest.approx(math.sqrt(11.25))
     assert representation_distance(source.half(), source.half()) == 0.0
+
+
+def test_distance_of_means_takes_non_parallel_sets_and_does_not_grow_with_n():
+    source = torch.tensor([[2.0, 0.0], [4.0, 0.0], [0.0, 3.0]])  # mean (2, 1)
+    target = torch.tensor([[-1.0, 1.0]])  # one sentence only: not parallel
+    assert representation_distance(source, target) == pytest.approx(3.0)  # |(3, 0)|
+    with pytest.raises(ValueError):
+        representation_distance(source, target, variant="parallel")
+    # repeating the data 100 times leaves the means' distance as it is; the literal sum grows 10x
+    a, b = torch.tensor([[1.0, 2.0], [3.0, 4.0]]), torch.tensor([[1.0, 0.0], [0.0, 0.0]])
+    assert representation_distance(a.repeat(100, 1), b.repeat(100, 1)) == pytest.approx(math.sqrt(11.25))
+    assert representation_distance(a.repeat(100, 1), b.repeat(100, 1), variant="parallel") == pytest.approx(
+        10 * math.sqrt(29.0))
+    with pytest.raises(ValueError, match="variant"):
+        representation_distance(a, b, variant="sum")
 
 
 def test_label_overlap_by_hand():

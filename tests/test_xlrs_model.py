@@ -83,9 +83,10 @@ def test_decoder_inputs_are_what_fairseq_feeds_an_mbart_target(mbart, parallel_p
     batch = dataset.collater([dataset[i] for i in range(len(tokens))])
     order = batch["id"].tolist()
     for row, prev in zip(order, batch["net_input"]["prev_output_tokens"]):
-        expected = mbart_decoder_inputs([tokens[row]])[0]
+        expected = mbart_decoder_inputs([tokens[row]])[0]  # [L] x: up to the sentence's last token
         assert prev[: len(expected)].tolist() == expected.tolist()
-        assert expected[0] == dictionary.index("[en_XX]") and expected[-1] == dictionary.eos()
+        assert prev[len(expected)] == dictionary.eos() and len(expected) == len(tokens[row]) - 1
+        assert expected[0] == dictionary.index("[en_XX]") and expected[-1] == tokens[row][-3]
 
 
 def test_last_decoder_states_ignore_padding_and_follow_the_last_token(mbart, parallel_prefix):
@@ -104,9 +105,25 @@ def test_last_decoder_states_ignore_padding_and_follow_the_last_token(mbart, par
     assert torch.allclose(together[0], features[0, -1], atol=1e-5)
     assert representation_distance(together, one_by_one) == pytest.approx(0.0, abs=1e-3)
     shifted = last_decoder_states(model, tokens[1:] + tokens[:1], dictionary.pad())
-    assert representation_distance(together, shifted) == pytest.approx(
+    assert representation_distance(together, shifted, variant="parallel") == pytest.approx(
         float(((together - shifted) ** 2).sum().sqrt()), rel=1e-5)
-    assert representation_distance(together, shifted) > 0
+    assert representation_distance(together, shifted, variant="parallel") > 0
+    # the language means do not depend on the order of the sentences
+    assert representation_distance(together, shifted) == pytest.approx(0.0, abs=1e-4)
+
+
+def test_xlrs_pooling_is_the_mean_over_the_sentence_tokens(mbart, parallel_prefix):
+    """Paper 002 footnote 2: mean over the sentence's tokens, without </s> and [lang]."""
+    model, dictionary = mbart
+    tokens = en_tokens(mbart, parallel_prefix)[:3]
+    pooled = pooled_encoder_states(model, tokens, dictionary.pad(), batch_size=3)
+    with torch.no_grad():
+        for row, sentence in enumerate(tokens):
+            states = model.encoder(sentence[None], src_lengths=torch.tensor([len(sentence)]))["encoder_out"][0][:, 0]
+            assert torch.allclose(pooled[row], states[:-2].mean(dim=0), atol=1e-5)
+            assert not torch.allclose(pooled[row], states.mean(dim=0), atol=1e-3)  # what the old pooling gave
+    with pytest.raises(ValueError, match="empty sentence"):
+        pooled_encoder_states(model, [tokens[0][-2:]], dictionary.pad())
 
 
 def test_distance_command_writes_eq4_per_model(pretrained_dir, parallel_prefix, tmp_path, capsys):
@@ -127,7 +144,26 @@ def test_distance_command_writes_eq4_per_model(pretrained_dir, parallel_prefix, 
     assert [m["distance"]["en_XX-de_DE"] for m in table["models"]] == pytest.approx([expected, expected], rel=1e-5)
     settings = json.loads((tmp_path / "distance.json.settings.json").read_text())
     assert settings["tool"] == "xlgen-xlrs distance" and settings["max_sentences"] == 20000
+    assert settings["variant"] == "means"
     assert "distance en_XX-de_DE" in capsys.readouterr().out
+
+    # monolingual (non-parallel) sentences, unequally many per language: the default variant
+    mono = tmp_path / "mono"
+    for lang, keep in (("en_XX", slice(0, 12)), ("de_DE", slice(3, 8))):
+        with open(f"{parallel_prefix}.{lang}", encoding="utf-8") as f:
+            (tmp_path / f"mono.{lang}").write_text("\n".join(f.read().splitlines()[keep]) + "\n", encoding="utf-8")
+    xlrs_cli.main(["distance", "--models", model_dir, "--mono-prefix", str(mono), "--langs", "en_XX,de_DE",
+                   "--data", model_dir, "--no-progress", "--out", str(tmp_path / "mono.json")])
+    de = states["de_DE"][3:8]
+    expected = float((states["en_XX"].mean(0) - de.mean(0)).norm())
+    assert json.loads((tmp_path / "mono.json").read_text())["models"][0]["distance"]["en_XX-de_DE"] == pytest.approx(
+        expected, rel=1e-4)
+    # the literal parallel variant: norm of the stacked differences
+    xlrs_cli.main(["distance", "--models", model_dir, "--parallel-prefix", parallel_prefix, "--langs", "en_XX,de_DE",
+                   "--variant", "parallel", "--data", model_dir, "--no-progress", "--out", str(tmp_path / "par.json")])
+    expected = float((states["en_XX"] - states["de_DE"]).norm())
+    assert json.loads((tmp_path / "par.json").read_text())["models"][0]["distance"]["en_XX-de_DE"] == pytest.approx(
+        expected, rel=1e-4)
 
 
 def test_language_pairs_default_to_first_language_against_the_others():
@@ -229,6 +265,8 @@ def test_label_overlap_of_a_task(tmp_path, capsys):
     # word tokens (punctuation dropped, Han split into characters): anna, 3, yes of anna sah 3 hunde yes
     assert d["per_target"]["de_DE"] == pytest.approx(100 * 3 / 5)
     assert d["per_target"]["zh_CN"] == pytest.approx(100 * 1 / 7)  # 3 of 安 娜 看 见 3 狗 是
+    # task level: the text's average over targets and the equation's sum
+    assert d["mean"] == pytest.approx(100 * (3 / 5 + 1 / 7) / 2) and d["sum"] == pytest.approx(100 * (3 / 5 + 1 / 7))
     xlrs_cli.main(["overlap", "--labels", labels, "--src-lang", "en_XX", "--tgt-langs", "de_DE", "--level", "sequence"])
     assert "50.00" in capsys.readouterr().out
 

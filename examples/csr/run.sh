@@ -75,5 +75,5 @@ done
 
 log "cross-lingual representation distance (Eq. 4, Table VI) on the test set"
 xlgen-xlrs distance --models "$PRETRAINED" "$WORK/baseline/averaged.pt" "$WORK/stage2/averaged.pt" \
-  --parallel-prefix "$DATA/spm/test" --langs "$SRC,$TGT" --data "$DATA" --no-progress --out "$WORK/distance.json"
+  --mono-prefix "$DATA/spm/test" --langs "$SRC,$TGT" --data "$DATA" --no-progress --out "$WORK/distance.json"
 python "$HERE/summary.py" "$WORK"

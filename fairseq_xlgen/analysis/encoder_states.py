@@ -1,21 +1,27 @@
-"""Sentence representations of an mBART model over parallel sentences: XLRS (Li & Murray,
-paper 002 §4) from mean-pooled encoder states, and the cross-lingual representation distance
-(Zan et al., paper 004 §V-A, Eq. 4) from the decoder output on the last token.
+"""Sentence representations of an mBART model: XLRS (Li & Murray, paper 002 §4) from
+mean-pooled encoder states of parallel sentences, and the cross-lingual representation
+distance (Zan et al., paper 004 §V-A, Eq. 4) from the decoder output on the last token.
 
 Sentences are fed in mBART's source format ``x </s> [lang]`` (SentencePiece pieces, the
-model's dictionary), batched with fairseq's left padding; a sentence's representation is the
-mean of its encoder output states over the non-padding positions (footnote 2), in fp32
-whatever the model's precision (:func:`fairseq_xlgen.analysis.xlrs.mean_pool`). XLRS of a
-language pair is the mean cosine similarity of the aligned representations.
+model's dictionary), batched with fairseq's left padding. For XLRS a sentence's representation
+is the mean of its encoder output states over the sentence's own tokens x (footnote 2: "mean
+pooling over the sentence"): the ``</s>`` and ``[lang]`` states, identical in layout for every
+sentence of a language, are left out, as is padding; in fp32 whatever the model's precision
+(:func:`fairseq_xlgen.analysis.xlrs.mean_pool`). XLRS of a language pair is the mean cosine
+similarity of the aligned representations.
 
-For Eq. 4 a sentence is also fed to the decoder, teacher-forced in the format of mBART
-finetuning (``translation_from_pretrained_bart``): decoder input ``[lang] x </s>``, the
-target ``x </s> [lang]`` shifted right. Its embedding is the decoder's last-layer output at
-the last position (the ``</s>`` that predicts the closing language tag), in fp32.
+For Eq. 4 a sentence is teacher-forced through the decoder as ``[L] x`` (mBART finetuning's
+decoder input for the target ``x </s> [L]`` up to the sentence's last token); its embedding is
+the decoder's last-layer output at the last position, x's last token, in fp32. A language is
+represented by the mean of its sentence embeddings (§V-A), so the sentences of the two
+languages need not be parallel (the paper uses 20k CC-100 sentences per language); the
+literal parallel form of Eq. 4 is the ``parallel`` variant
+(:func:`fairseq_xlgen.analysis.xlrs.representation_distance`).
 
 Parallel sentences are text files ``PREFIX.{lang}`` with line i of every language being
 translations of each other; the paper samples 512 of them (footnote 2), here a seeded sample
-of line numbers shared by all languages.
+of line numbers shared by all languages. Monolingual sentences (``PREFIX.{lang}``, any number
+of lines each) are sampled per language.
 """
 import os
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
@@ -74,6 +80,20 @@ def read_parallel_sentences(prefix: str, langs: Sequence[str], max_sentences: in
     return {lang: [v[i] for i in keep] for lang, v in lines.items()}
 
 
+def read_monolingual_sentences(prefix: str, langs: Sequence[str], max_sentences: int, seed: int) -> Dict[str, List[str]]:
+    """A seeded sample of at most ``max_sentences`` non-empty lines of ``PREFIX.{lang}`` per language."""
+    lines = {}
+    for lang in langs:
+        path = f"{prefix}.{lang}"
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"{path}: missing; the sentences of {lang} must be {prefix}.{lang}")
+        text = [line for line in read_lines(path) if line.strip()]
+        if not text:
+            raise ValueError(f"{path}: no non-empty line")
+        lines[lang] = [text[i] for i in sample_line_numbers(len(text), max_sentences, seed)]
+    return lines
+
+
 def check_pieces(lines: Sequence[str], path: str) -> None:
     """Raise unless ``lines`` are SentencePiece pieces (a ``▁`` on every non-empty line)."""
     if any(line.strip() and SPM_SPACE not in line for line in lines):
@@ -115,23 +135,28 @@ def _per_batch(model, sentences: Sequence[torch.Tensor], pad_index: int, batch_s
 
 def pooled_encoder_states(model, sentences: Sequence[torch.Tensor], pad_index: int,
                           batch_size: int = XLRS_BATCH_SENTENCES) -> torch.Tensor:
-    """``[N, C]`` fp32 mean-pooled encoder states of token sequences, in evaluation mode."""
+    """``[N, C]`` fp32 encoder states of mBART source-format sentences ``x </s> [lang]``,
+    mean-pooled over the tokens of x (not ``</s> [lang]``, not padding), in evaluation mode."""
+    if any(len(s) < 3 for s in sentences):
+        raise ValueError("an empty sentence has no token to pool; remove empty lines from the parallel files")
+
     def represent(model, batch, tokens, lengths):
         encoder_out = model.encoder(tokens, src_lengths=lengths)
-        return mean_pool(encoder_out["encoder_out"][0], tokens.eq(pad_index))
+        # left padding: every row ends with its </s> [lang], the last two time steps
+        return mean_pool(encoder_out["encoder_out"][0][:-2], tokens[:, :-2].eq(pad_index))
     return _per_batch(model, sentences, pad_index, batch_size, represent)
 
 
 def mbart_decoder_inputs(source_tokens: Sequence[torch.Tensor]) -> List[torch.Tensor]:
-    """``[lang] x </s>`` from source-format ``x </s> [lang]``: the language tag moved to the front,
-    as fairseq's collater builds ``prev_output_tokens`` for mBART targets."""
-    return [torch.cat([tokens[-1:], tokens[:-1]]) for tokens in source_tokens]
+    """``[lang] x`` from source-format ``x </s> [lang]``: fairseq's ``prev_output_tokens`` of
+    an mBART target ``x </s> [lang]`` (the language tag moved to the front) up to x's last token."""
+    return [torch.cat([tokens[-1:], tokens[:-2]]) for tokens in source_tokens]
 
 
 def last_decoder_states(model, sentences: Sequence[torch.Tensor], pad_index: int,
                         batch_size: int = XLRS_BATCH_SENTENCES) -> torch.Tensor:
     """``[N, C]`` fp32 decoder outputs at the last position (paper 004 §V-A) for mBART
-    source-format sentences, each teacher-forced as its own target (:func:`mbart_decoder_inputs`)."""
+    source-format sentences, each teacher-forced as ``[lang] x`` (:func:`mbart_decoder_inputs`)."""
     def represent(model, batch, tokens, lengths):
         prev_output = data_utils.collate_tokens(mbart_decoder_inputs(batch), pad_index, left_pad=False)
         prev_output = prev_output.to(tokens.device)
@@ -150,11 +175,13 @@ def _represent_by_pair(model, dictionary, piece_lines, pairs, represent, compare
 
 
 def distance_by_pair(model, dictionary, piece_lines: Mapping[str, Sequence[str]], pairs: Sequence[Tuple[str, str]],
-                     batch_size: int = XLRS_BATCH_SENTENCES) -> Dict[str, float]:
-    """Paper 004 Eq. 4 for every pair, ``{"en_XX-de_DE": D}``: Euclidean norm of the differences
-    of the last-token decoder outputs of the parallel sentences."""
-    return _represent_by_pair(model, dictionary, piece_lines, pairs, last_decoder_states, representation_distance,
-                              batch_size)
+                     batch_size: int = XLRS_BATCH_SENTENCES, variant: str = "means") -> Dict[str, float]:
+    """Paper 004 Eq. 4 for every pair, ``{"en_XX-de_DE": D}``, from the last-token decoder outputs:
+    the distance of the two languages' mean embeddings (``means``, any sentences) or the norm of
+    the stacked differences of parallel sentences (``parallel``)."""
+    def compare(a, b):
+        return representation_distance(a, b, variant=variant)
+    return _represent_by_pair(model, dictionary, piece_lines, pairs, last_decoder_states, compare, batch_size)
 
 
 def xlrs_by_pair(model, dictionary, piece_lines: Mapping[str, Sequence[str]], pairs: Sequence[Tuple[str, str]],

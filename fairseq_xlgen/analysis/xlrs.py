@@ -65,11 +65,29 @@ def xlrs(pooled_a, pooled_b) -> float:
     return torch.nn.functional.cosine_similarity(a, b, dim=-1).mean().item()
 
 
-def representation_distance(embeddings_source, embeddings_target) -> float:
-    """Paper 004 Eq. 4: D = (sum_i |e_i^source - e_i^target|^2)^(1/2) over parallel sentences i,
-    i.e. the Euclidean norm of the stacked row differences."""
-    a, b = _aligned_rows(embeddings_source, embeddings_target)
-    return torch.linalg.vector_norm(a - b).item()
+DISTANCE_VARIANTS = ("means", "parallel")
+
+
+def representation_distance(embeddings_source, embeddings_target, variant: str = "means") -> float:
+    """Paper 004 §V-A, Eq. 4: cross-lingual representation distance of sentence embeddings.
+
+    * ``"means"`` (default): ``|| mean_i e_i^source - mean_j e_j^target ||_2``. §V-A represents
+      each language by its *average* sentence embedding over 20k CC-100 sentences, which are
+      not parallel, so the two sets may differ in size and content; the value does not grow
+      with the number of sentences and is comparable with Table VI (e.g. 11.37 → 5.17 En-Lt).
+    * ``"parallel"``: Eq. 4 as printed, ``(sum_i |e_i^source - e_i^target|^2)^(1/2)`` over
+      aligned rows of parallel sentences, the norm of the stacked differences: it grows with
+      sqrt(N), so only values on equally many sentences compare.
+    """
+    if variant == "parallel":
+        a, b = _aligned_rows(embeddings_source, embeddings_target)
+        return torch.linalg.vector_norm(a - b).item()
+    if variant != "means":
+        raise ValueError(f"variant must be one of {DISTANCE_VARIANTS}, got {variant!r}")
+    a, b = (torch.as_tensor(e).float() for e in (embeddings_source, embeddings_target))
+    if a.dim() != 2 or b.dim() != 2 or a.shape[1] != b.shape[1] or not len(a) or not len(b):
+        raise ValueError(f"need two non-empty [N, C] tensors with the same C, got {tuple(a.shape)} and {tuple(b.shape)}")
+    return torch.linalg.vector_norm(a.mean(dim=0) - b.mean(dim=0)).item()
 
 
 def select_checkpoint_by_xlrs(table: Union[Mapping[Hashable, float], Iterable[Tuple[Hashable, float]]]) -> Hashable:

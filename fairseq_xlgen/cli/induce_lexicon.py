@@ -1,6 +1,8 @@
 """xlgen-induce-lexicon: translation lexicon from mapped embeddings (top-k by CSLS).
 
-Writes ``PREFIX.src2tgt.tsv`` and/or ``PREFIX.tgt2src.tsv`` with lines
+Words are CSR switching units (xlgen-train-embeddings: a unit's pieces joined by U+2040);
+with ``--dict`` only whole units whose pieces are all in the dictionary are kept. A unit is
+written as its pieces separated by spaces. Writes ``PREFIX.src2tgt.tsv`` and/or ``PREFIX.tgt2src.tsv`` with lines
 ``query<TAB>translation<TAB>score<TAB>rank`` (rank 1 = most similar), and with ``--dict``
 also ``PREFIX.<direction>.ids.tsv`` with fairseq dictionary ids in the first two columns;
 plus the sidecar ``PREFIX.json``.
@@ -36,11 +38,13 @@ def parse_args(argv=None):
                         help="which lexicon(s) to write (default: %(default)s)")
     parser.add_argument("--k", type=int, default=3, help="candidates per word (default: %(default)s)")
     parser.add_argument("--knn", type=int, default=10,
-                        help="CSLS neighbourhood size, 0 = plain cosine (default: %(default)s)")
+                        help="CSLS neighbourhood size; 0 = the dot product of §III (cosine of the unit-length "
+                        "mapped embeddings) (default: %(default)s)")
     parser.add_argument("--dict", metavar="DICT_TXT",
                         help="fairseq dict.txt of the model: keep only its units and also write ids")
     parser.add_argument("--gold", metavar="TSV",
-                        help="gold lexicon (source word, target word per line): report precision@1 and @k")
+                        help="gold lexicon (source word, target word per line): report precision@1 and @k; "
+                        "units and gold words are compared as text without ▁, so multi-piece words count")
     parser.add_argument("--batch-size", type=int, default=10000, help="similarity rows computed at once")
     parser.add_argument("--device", default="cpu", help="torch device (default: %(default)s)")
     return parser.parse_args(argv)

@@ -1,7 +1,11 @@
 """xlgen-train-embeddings: word2vec (gensim) embeddings of a tokenized corpus.
 
-The corpus has one sentence per line, tokens separated by spaces (e.g. the output of
-xlgen-spm-encode). Writes word2vec text format, most frequent word first (what
+The corpus has one sentence per line, tokens separated by spaces. With ``--units switch``
+(default) it is SentencePiece pieces (xlgen-spm-encode output) and the vocabulary is CSR's
+switching units (words, each piece in unspaced scripts; see
+fairseq_xlgen.lexicon.switch_units), a unit's pieces joined by U+2040 into one token, so
+that word2vec, the lexicon and the switcher share one unit; ``--units tokens`` takes the
+tokens as they are. Writes word2vec text format, most frequent word first (what
 xlgen-map-embeddings expects), atomically, and the settings to ``OUT.json``. Defaults are
 skip-gram, 512 dimensions, window 10, 10 negative samples, min-count 5, 10 epochs.
 """
@@ -9,13 +13,15 @@ import argparse
 import json
 import logging
 import os
+import tempfile
 import time
 
 import torch
 from gensim.models import Word2Vec
 
 from fairseq_xlgen.file_io import InputFileError, atomic_output, exit_on_input_error, require_file
-from fairseq_xlgen.lexicon.embeddings_io import write_embeddings
+from fairseq_xlgen.lexicon.embeddings_io import iter_decoded_lines, write_embeddings
+from fairseq_xlgen.lexicon.switch_units import WORD_START, units_line
 
 logger = logging.getLogger("xlgen-train-embeddings")
 
@@ -29,11 +35,27 @@ def parse_args(argv=None):
     parser.add_argument("--negative", type=int, default=10, help="negative samples (default: %(default)s)")
     parser.add_argument("--min-count", type=int, default=5, help="ignore rarer tokens (default: %(default)s)")
     parser.add_argument("--epochs", type=int, default=10, help="training epochs (default: %(default)s)")
+    parser.add_argument("--units", choices=("switch", "tokens"), default="switch",
+                        help="switch: group SentencePiece pieces into CSR switching units; tokens: "
+                        "the corpus's tokens as they are (default: %(default)s)")
     parser.add_argument("--cbow", action="store_true", help="CBOW instead of skip-gram")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="training threads; 1 makes runs reproducible (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=1, help="random seed (default: %(default)s)")
     return parser.parse_args(argv)
+
+
+def write_unit_corpus(path, out):
+    """Write the pieces corpus ``path`` as a corpus of switching-unit tokens to the open file ``out``."""
+    first_text = pieces = None
+    with open(path, "rb") as f:
+        for line_number, line in iter_decoded_lines(path, f):
+            first_text = first_text or (line.strip() and line_number)
+            pieces = pieces or WORD_START in line
+            out.write(units_line(line) + "\n")
+    if first_text and not pieces:
+        raise InputFileError(path, f"no SentencePiece piece (no {WORD_START}); encode it with xlgen-spm-encode "
+                             "or pass --units tokens", line=first_text)
 
 
 @exit_on_input_error
@@ -42,20 +64,31 @@ def main(argv=None):
     args = parse_args(argv)
     require_file(args.input, "corpus")
     started = time.perf_counter()
+    if args.units == "tokens":
+        train(args, args.input, started)
+        return
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".units",
+                                     dir=os.path.dirname(os.path.abspath(args.output))) as units:
+        write_unit_corpus(args.input, units)
+        units.flush()
+        train(args, units.name, started)
+
+
+def train(args, corpus, started):
     settings = {"sg": 0 if args.cbow else 1, "vector_size": args.dim, "window": args.window,
                 "negative": args.negative, "min_count": args.min_count, "epochs": args.epochs,
                 "workers": args.workers, "seed": args.seed}
     model = Word2Vec(**settings)
-    model.build_vocab(corpus_file=args.input)
+    model.build_vocab(corpus_file=corpus)
     if model.corpus_total_words == 0:
         raise InputFileError(args.input, "empty corpus (no tokens); pass a tokenized text file", line=1)
     if len(model.wv) == 0:
         raise InputFileError(args.input, f"no token occurs at least --min-count={args.min_count} times; "
                              "lower --min-count or use a larger corpus")
-    model.train(corpus_file=args.input, total_examples=model.corpus_count,
+    model.train(corpus_file=corpus, total_examples=model.corpus_count,
                 total_words=model.corpus_total_words, epochs=args.epochs)
     write_embeddings(args.output, model.wv.index_to_key, torch.from_numpy(model.wv.vectors))
-    sidecar = {"tool": "xlgen-train-embeddings", "input": os.path.abspath(args.input),
+    sidecar = {"tool": "xlgen-train-embeddings", "input": os.path.abspath(args.input), "units": args.units,
                "settings": settings, "vocabulary": len(model.wv), "corpus_words": model.corpus_total_words,
                "corpus_sentences": model.corpus_count, "seconds": round(time.perf_counter() - started, 3)}
     with atomic_output(args.output + ".json") as f:

@@ -9,8 +9,13 @@ and cross-lingual representation distance (Zan et al., paper 004 Eq. 4).
                         --out selection.json                                 (§6.2, Tables 7-8)
     xlgen-xlrs spearman --xlrs xlrs.json --hyps ... --refs ... --src-lang en_XX --tgt-langs ...   (Table 4)
     xlgen-xlrs overlap  --labels 'task/{lang}/test.target' --src-lang en_XX --tgt-langs de_DE,zh_CN   (§5.1)
-    xlgen-xlrs distance --models mbart.cc25 baseline/averaged.pt stage2/averaged.pt --parallel-prefix par
+    xlgen-xlrs distance --models mbart.cc25 baseline/averaged.pt stage2/averaged.pt --mono-prefix mono
                         --langs en_XX,de_DE --out distance.json   (paper 004 Eq. 4, Table VI)
+
+``distance`` measures by default the distance of the two languages' mean last-token decoder
+embeddings (§V-A: each language is its average sentence embedding, over monolingual,
+non-parallel sentences, --mono-prefix; --parallel-prefix works too); ``--variant parallel`` is
+Eq. 4 as printed, the norm of the stacked differences of parallel sentences (grows with sqrt N).
 
 ``compute`` and ``distance`` cache each model's result in ``OUT.cache.json`` and resume from
 it. Written files appear atomically, JSON outputs with ``OUT.settings.json``. Bad input: one ``error:``
@@ -39,6 +44,7 @@ from fairseq_xlgen.analysis.encoder_states import (
     distance_by_pair,
     language_pairs,
     pair_name,
+    read_monolingual_sentences,
     read_parallel_sentences,
     xlrs_by_pair,
 )
@@ -97,12 +103,16 @@ def write_json(path: str, payload) -> None:
         f.write("\n")
 
 
-def encode_parallel(args, langs) -> Dict[str, List[str]]:
-    """The sampled parallel sentences as SentencePiece pieces (encoded with --spm, or checked)."""
+def encode_sentences(args, langs) -> Dict[str, List[str]]:
+    """The sampled sentences (parallel, or per language with --mono-prefix) as SentencePiece
+    pieces (encoded with --spm, or checked)."""
+    mono = getattr(args, "mono_prefix", None)
+    flag, prefix = ("--mono-prefix", mono) if mono else ("--parallel-prefix", args.parallel_prefix)
+    read = read_monolingual_sentences if mono else read_parallel_sentences
     try:
-        lines = read_parallel_sentences(args.parallel_prefix, langs, args.max_sentences, args.seed)
+        lines = read(prefix, langs, args.max_sentences, args.seed)
     except (OSError, ValueError) as e:
-        raise InputError(f"--parallel-prefix: {e}") from None
+        raise InputError(f"{flag}: {e}") from None
     if args.spm:
         try:
             processor = sentencepiece.SentencePieceProcessor(model_file=args.spm)
@@ -111,9 +121,9 @@ def encode_parallel(args, langs) -> Dict[str, List[str]]:
         return {lang: [" ".join(pieces) for pieces in processor.encode(v, out_type=str)] for lang, v in lines.items()}
     for lang, v in lines.items():
         try:
-            check_pieces(v, f"{args.parallel_prefix}.{lang}")
+            check_pieces(v, f"{prefix}.{lang}")
         except ValueError as e:
-            raise InputError(f"--parallel-prefix {e}; or pass --spm MODEL to encode raw text") from None
+            raise InputError(f"{flag} {e}; or pass --spm MODEL to encode raw text") from None
     return lines
 
 
@@ -134,10 +144,12 @@ def measure_models(args, measure: str, by_pair):
         sources = list_model_sources(args.models)
     except FileNotFoundError as e:
         raise InputError(f"--models {e}") from None
-    pieces = encode_parallel(args, list(dict.fromkeys(lang for pair in pairs for lang in pair)))
+    pieces = encode_sentences(args, list(dict.fromkeys(lang for pair in pairs for lang in pair)))
     device = "cuda" if torch.cuda.is_available() and not args.cpu else "cpu"
+    mono = getattr(args, "mono_prefix", None)
     settings = {"measure": measure, "pairs": [pair_name(p) for p in pairs],
-                "parallel_prefix": os.path.abspath(args.parallel_prefix),
+                "parallel_prefix": None if mono else os.path.abspath(args.parallel_prefix),
+                "mono_prefix": mono and os.path.abspath(mono), "variant": getattr(args, "variant", None),
                 "parallel_sha1": hashlib.sha1(json.dumps(pieces, sort_keys=True).encode("utf-8")).hexdigest(),
                 "max_sentences": args.max_sentences, "seed": args.seed, "spm": args.spm, "fp16": args.fp16}
     cache_path = args.out + ".cache.json"
@@ -176,7 +188,14 @@ def compute(args):
 
 
 def distance(args):
-    measure_models(args, "distance", distance_by_pair)
+    if args.variant == "parallel" and args.mono_prefix:
+        raise InputError("--variant parallel needs parallel sentences: pass --parallel-prefix, not --mono-prefix")
+    if not (args.mono_prefix or args.parallel_prefix):
+        raise InputError("pass --mono-prefix (sentences per language) or --parallel-prefix")
+
+    def by_pair(model, dictionary, pieces, pairs, batch_size):
+        return distance_by_pair(model, dictionary, pieces, pairs, batch_size, variant=args.variant)
+    measure_models(args, "distance", by_pair)
 
 
 # ---------------------------------------------------------------- plot
@@ -325,11 +344,13 @@ def overlap(args):
                                                     tokenize=WordTokenizer().tokenize)
         except ValueError as e:
             raise InputError(f"--labels {path}: {e}") from None
-    mean = sum(per_target.values()) / len(per_target)
-    print_table([[f"{args.src_lang}-{t}", f"{d:.2f}"] for t, d in per_target.items()] + [["mean (d)", f"{mean:.2f}"]],
+    # the task-level d: §5.1's text says the average over target languages, its equation a sum
+    mean, total = sum(per_target.values()) / len(per_target), sum(per_target.values())
+    print_table([[f"{args.src_lang}-{t}", f"{d:.2f}"] for t, d in per_target.items()]
+                + [["mean over targets (d, text)", f"{mean:.2f}"], ["sum over targets (d, equation)", f"{total:.2f}"]],
                 ["pair", f"label overlap d, {args.level} level (%)"])
     if args.json:
-        write_json_with_sidecar(args.json, {"per_target": per_target, "mean": mean},
+        write_json_with_sidecar(args.json, {"per_target": per_target, "mean": mean, "sum": total},
                                 {"tool": "xlgen-xlrs overlap", "labels": args.labels, "level": args.level,
                                  "src_lang": args.src_lang, "tgt_langs": tgt_langs})
 
@@ -349,11 +370,11 @@ def add_scoring_args(parser):
     parser.add_argument("--spm", help="SentencePiece model for the sp_rouge metrics")
 
 
-def add_model_args(p, measure, max_sentences, paper):
+def add_model_args(p, measure, max_sentences, paper, parallel_required=True):
     p.add_argument("--models", nargs="+", required=True, help="checkpoint files, training save dirs (their "
                    "checkpoint{N}.pt / checkpoint_{E}_{U}.pt) and pretrained model dirs (update 0)")
-    p.add_argument("--parallel-prefix", required=True, help="parallel sentences PREFIX.{lang}, line i translating "
-                   "line i; SentencePiece pieces unless --spm is given")
+    p.add_argument("--parallel-prefix", required=parallel_required, help="parallel sentences PREFIX.{lang}, line i "
+                   "translating line i; SentencePiece pieces unless --spm is given")
     p.add_argument("--langs", required=True, help="comma-separated languages, e.g. en_XX,de_DE,zh_CN")
     p.add_argument("--pairs", help="comma-separated pairs such as en_XX-de_DE (default: first language with "
                    "each other one)")
@@ -379,9 +400,14 @@ def parse_args(argv):
     add_model_args(p, "XLRS", max_sentences=512, paper="paper: 512")
     p.set_defaults(run=compute)
 
-    p = commands.add_parser("distance", help="paper 004 Eq. 4: Euclidean distance of last-token decoder outputs "
-                            "of parallel sentences (Table VI)")
-    add_model_args(p, "distance", max_sentences=20000, paper="paper: 20k")
+    p = commands.add_parser("distance", help="paper 004 Eq. 4: Euclidean distance of the languages' mean "
+                            "last-token decoder outputs (Table VI)")
+    add_model_args(p, "distance", max_sentences=20000, paper="paper: 20k", parallel_required=False)
+    p.add_argument("--mono-prefix", help="sentences per language PREFIX.{lang}, not parallel, any number of lines "
+                   "(the paper's CC-100 sample); instead of --parallel-prefix")
+    p.add_argument("--variant", choices=("means", "parallel"), default="means",
+                   help="means: distance of the two languages' mean embeddings (§V-A, default); parallel: Eq. 4 "
+                   "as printed, norm of the stacked differences of parallel sentences (grows with sqrt N)")
     p.set_defaults(run=distance)
 
     p = commands.add_parser("plot", help="XLRS against updates, one line per run and pair (PNG)")
@@ -404,7 +430,8 @@ def parse_args(argv):
     p.add_argument("--json", help="write the correlations here")
     p.set_defaults(run=correlate)
 
-    p = commands.add_parser("overlap", help="cross-lingual label overlap d of a task (§5.1)")
+    p = commands.add_parser("overlap", help="cross-lingual label overlap d of a task (§5.1): per target, and "
+                            "their mean (the text; reproduces the paper's magnitudes) and sum (the equation)")
     p.add_argument("--labels", required=True, help="parallel labels per language, a pattern with {lang}")
     p.add_argument("--src-lang", required=True)
     p.add_argument("--tgt-langs", required=True, help="comma-separated languages")

@@ -1,21 +1,32 @@
 """Code-switching noise of the CSR pretext task (Zan et al., paper 004, §III-B).
 
-Spans with Poisson(3.5) lengths are sampled over word starts, and every word in a span is
-replaced by a random one of its top-k unsupervised translations, until 35% of the words of
-the sentence are switched (mBART's mask ratio) or no switchable word is left. Words are
-runs of SentencePiece pieces starting at a ``▁`` piece, as in mBART's whole-word masking.
+The switching unit is the lexicon's unit (:mod:`fairseq_xlgen.lexicon.switch_units`): a word
+(``▁`` piece + continuation pieces) in spaced scripts, each piece in unspaced scripts such as
+Chinese. A unit is *switchable* when the lexicon has a translation for it. Per sentence, the
+budget is ``ratio × switchable units`` with stochastic rounding (its expectation is exactly
+35% of the switchable units; mBART's ``ceil`` overshoots on short sentences). Spans of
+Poisson(3.5) consecutive units, each starting at a switchable unit not yet switched, are
+switched until the budget is spent: every switchable unit of a span is replaced by a random
+one of its top-k translations. A Poisson draw of 0 is a span of no unit and is drawn again
+(mBART turns it into an insertion, which has no code-switching analogue). If the switched
+sentence exceeds ``max_tokens``, the last switched units are restored until it fits.
 """
 import csv
 import logging
+import math
 from collections import defaultdict
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from fairseq.data import FairseqDataset, data_utils
 
+from fairseq_xlgen.lexicon.switch_units import WORD_START, is_insertable, is_unspaced
+
 logger = logging.getLogger(__name__)
 
-WORD_START = "\u2581"
+#: per-sample counts summed by the collater and logged by the task
+SWITCH_COUNTS = ("switched_words", "switchable_words", "words")
 
 
 class LexiconError(ValueError):
@@ -26,7 +37,9 @@ class CodeSwitchLexicon:
     """Translations as dictionary-id sequences: ``{word ids: [translation ids, ...]}``.
 
     Units missing from the model dictionary are dropped, never mapped to ``<unk>`` (the
-    original release did the latter).
+    original release did the latter), and so are entries whose query or translation is not a
+    whole word unit (a continuation piece such as ``lo`` of ``▁hel lo`` can never be inserted;
+    a bare ``▁`` is no word).
     """
 
     def __init__(self, translations):
@@ -43,7 +56,7 @@ class CodeSwitchLexicon:
         first k translations of each query in file order (the file is ranked by similarity).
         """
         translations = defaultdict(list)
-        dropped = 0
+        dropped = not_units = 0
         with open(path, encoding="utf-8", newline="") as f:
             for line_no, row in enumerate(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE), 1):
                 if not row or row[0].startswith("#"):
@@ -54,14 +67,17 @@ class CodeSwitchLexicon:
                 query, translation = (_encode_unit(unit, dictionary) for unit in row[:2])
                 if query is None or translation is None:
                     dropped += 1
+                elif not (is_insertable(row[0].split()) and is_insertable(row[1].split())):
+                    not_units += 1
                 elif k is None or len(translations[query]) < k:
                     translations[query].append(translation)
         lexicon = cls(translations)
         if not lexicon:
             raise LexiconError(f"{path}: no entry whose units are all in the model dictionary "
-                               f"({dropped} dropped); build the lexicon on the model's SentencePiece units")
-        logger.info("lexicon %s: %d words with translations, %d entries dropped (units not in dictionary)",
-                    path, len(lexicon), dropped)
+                               f"({dropped} not in the dictionary, {not_units} not word units); "
+                               "build the lexicon on the model's SentencePiece units with xlgen-train-embeddings")
+        logger.info("lexicon %s: %d units with translations; dropped %d entries with units not in the dictionary "
+                    "and %d whose query or translation is not a word unit (continuation piece, bare ▁)", path, len(lexicon), dropped, not_units)
         return lexicon
 
 
@@ -70,68 +86,110 @@ def _encode_unit(unit, dictionary):
     return None if dictionary.unk() in ids else ids
 
 
-def word_start_mask(dictionary):
-    """Boolean per dictionary id: does this piece begin a word? (specials count as starts)"""
-    return np.array(
-        [symbol.startswith(WORD_START) or i < dictionary.nspecial for i, symbol in enumerate(dictionary.symbols)],
-        dtype=bool,
-    )
+class UnitSegmenter:
+    """Switching units (:mod:`~fairseq_xlgen.lexicon.switch_units`) of dictionary-id sequences."""
+
+    def __init__(self, dictionary):
+        symbols = dictionary.symbols
+        self.starts_word = np.array([s.startswith(WORD_START) or i < dictionary.nspecial
+                                     for i, s in enumerate(symbols)], dtype=bool)
+        # a special symbol (e.g. <unk> for a piece missing from the dictionary) is a unit of its own
+        self.alone = np.array([is_unspaced(s) or i < dictionary.nspecial for i, s in enumerate(symbols)], dtype=bool)
+
+    def spans(self, tokens):
+        """``[(start, end), ...]`` of the units of ``tokens`` (a 1-d int array without eos)."""
+        if not len(tokens):
+            return []
+        alone = self.alone[tokens]
+        starts = self.starts_word[tokens] | alone
+        starts[1:] |= alone[:-1]
+        starts[0] = True
+        bounds = np.flatnonzero(starts).tolist()
+        return list(zip(bounds, bounds[1:] + [len(tokens)]))
 
 
-def word_spans(tokens, is_word_start):
-    """``[(start, end), ...]`` of the words of ``tokens`` (a 1-d int array without eos)."""
-    starts = np.flatnonzero(is_word_start[tokens])
-    if len(tokens) and (not len(starts) or starts[0] != 0):
-        starts = np.concatenate([[0], starts])
-    return list(zip(starts.tolist(), starts[1:].tolist() + [len(tokens)]))
+@dataclass
+class SwitchResult:
+    tokens: np.ndarray
+    switched: int  #: units replaced by a translation
+    units: int  #: units of the sentence
+    switchable: int  #: units with a translation in the lexicon
 
 
-def code_switch(tokens, is_word_start, lexicon, rng, ratio=0.35, poisson_lambda=3.5):
-    """Switch ``ratio`` of the words of ``tokens`` by Poisson-length spans (paper 004, §III-B).
+def stochastic_round(x, rng):
+    """``floor(x)`` or ``floor(x) + 1``, the latter with probability ``x - floor(x)`` (mean x)."""
+    low = math.floor(x)
+    return low + int(rng.random() < x - low)
 
-    Returns ``(switched tokens, number of switched words, number of words)``.
-    """
-    spans = word_spans(tokens, is_word_start)
+
+def code_switch(tokens, segmenter, lexicon, rng, ratio=0.35, poisson_lambda=3.5, max_tokens=None):
+    """Switch on average ``ratio`` of the switchable units of ``tokens`` by Poisson-length spans
+    (paper 004, §III-B); see the module docstring. Returns a :class:`SwitchResult`."""
+    if poisson_lambda <= 0:
+        raise ValueError(f"poisson_lambda must be positive, got {poisson_lambda}")
+    spans = segmenter.spans(tokens)
     options = [lexicon.translations.get(tuple(tokens[s:e].tolist())) for s, e in spans]
     switchable = np.array([o is not None for o in options], dtype=bool)
-    budget = min(int(round(ratio * len(spans))), int(switchable.sum()))
+    n_switchable = int(switchable.sum())
+    budget = min(stochastic_round(ratio * n_switchable, rng), n_switchable)
     chosen = np.zeros(len(spans), dtype=bool)
-    while chosen.sum() < budget:
-        length = max(1, int(rng.poisson(poisson_lambda)))
-        start = int(rng.integers(len(spans)))
-        for w in np.flatnonzero(switchable[start:start + length] & ~chosen[start:start + length]) + start:
-            if chosen.sum() == budget:
+    n_chosen = 0
+    while n_chosen < budget:
+        length = int(rng.poisson(poisson_lambda))
+        if length == 0:
+            continue
+        start = int(rng.choice(np.flatnonzero(switchable & ~chosen)))
+        for w in range(start, min(start + length, len(spans))):
+            if switchable[w] and not chosen[w]:
+                chosen[w] = True
+                n_chosen += 1
+                if n_chosen == budget:
+                    break
+    translations = {int(w): options[w][int(rng.integers(len(options[w])))] for w in np.flatnonzero(chosen)}
+    if max_tokens is not None:
+        length = len(tokens) + sum(len(t) - (spans[w][1] - spans[w][0]) for w, t in translations.items())
+        for w in sorted(translations, reverse=True):
+            if length <= max_tokens:
                 break
-            chosen[w] = True
-    if not chosen.any():
-        return tokens, 0, len(spans)
+            grown = len(translations[w]) - (spans[w][1] - spans[w][0])
+            if grown > 0:
+                del translations[w]
+                length -= grown
+    if not translations:
+        return SwitchResult(tokens, 0, len(spans), n_switchable)
     pieces, previous = [], 0
-    for w in np.flatnonzero(chosen):
+    for w in sorted(translations):
         s, e = spans[w]
         pieces.append(tokens[previous:s])
-        pieces.append(np.asarray(options[w][int(rng.integers(len(options[w])))], dtype=tokens.dtype))
+        pieces.append(np.asarray(translations[w], dtype=tokens.dtype))
         previous = e
     pieces.append(tokens[previous:])
-    return np.concatenate(pieces), int(chosen.sum()), len(spans)
+    return SwitchResult(np.concatenate(pieces), len(translations), len(spans), n_switchable)
 
 
 class CodeSwitchRestoreDataset(FairseqDataset):
     """Restore pairs ``x' </s> [lang]`` → ``[lang] x </s>`` from one side of a parallel corpus.
 
     ``sentences`` yields ``x </s>`` (a binarized fairseq dataset). The noise of item ``i`` in
-    epoch ``e`` is drawn from a generator seeded by ``(seed, e, i)``, so a resumed run sees
-    the data of an uninterrupted one.
+    epoch ``e`` is drawn from a generator seeded by ``(seed, stream, e, i)``, so a resumed run
+    sees the data of an uninterrupted one; the task gives the source and the target side
+    different streams, so the two sentences of a pair are switched independently (Eq. 3 sums
+    two separate restore losses). ``max_positions`` bounds the switched source with its
+    ``</s> [lang]``.
     """
 
-    def __init__(self, sentences, dictionary, lexicon, lang_token, seed, ratio=0.35, poisson_lambda=3.5):
+    def __init__(self, sentences, dictionary, lexicon, lang_token, seed, ratio=0.35, poisson_lambda=3.5,
+                 stream=0, max_positions=None):
         self.sentences = sentences
         self.dictionary = dictionary
         self.lexicon = lexicon
         self.lang_token = lang_token
         self.seed = seed
+        self.stream = stream
         self.ratio = ratio
         self.poisson_lambda = poisson_lambda
-        self.is_word_start = word_start_mask(dictionary)
+        self.max_tokens = None if max_positions is None else max_positions - 2
+        self.segmenter = UnitSegmenter(dictionary)
         self.epoch = 1
 
     @property
@@ -147,18 +205,19 @@ class CodeSwitchRestoreDataset(FairseqDataset):
     def __getitem__(self, index):
         original = self.sentences[index].numpy()
         assert original[-1] == self.dictionary.eos(), "binarized sentences end with </s>"
-        rng = np.random.default_rng([self.seed, self.epoch, index])
-        switched, n_switched, n_words = code_switch(
-            original[:-1], self.is_word_start, self.lexicon, rng, self.ratio, self.poisson_lambda)
+        rng = np.random.default_rng([self.seed, self.stream, self.epoch, index])
+        result = code_switch(original[:-1], self.segmenter, self.lexicon, rng, self.ratio, self.poisson_lambda,
+                             max_tokens=self.max_tokens)
         lang = np.array([self.lang_token], dtype=original.dtype)
         eos = original[-1:]
         return {
             "id": index,
-            "source": torch.from_numpy(np.concatenate([switched, eos, lang])),
+            "source": torch.from_numpy(np.concatenate([result.tokens, eos, lang])),
             "target": torch.from_numpy(np.concatenate([original, lang])),
             "prev_output_tokens": torch.from_numpy(np.concatenate([lang, original])),
-            "switched_words": n_switched,
-            "words": n_words,
+            "switched_words": result.switched,
+            "switchable_words": result.switchable,
+            "words": result.units,
         }
 
     def num_tokens(self, index):
@@ -197,6 +256,5 @@ class CodeSwitchRestoreDataset(FairseqDataset):
                 "prev_output_tokens": stack("prev_output_tokens", left_pad=False),
             },
             "target": target,
-            "switched_words": sum(s["switched_words"] for s in samples),
-            "words": sum(s["words"] for s in samples),
+            **{key: sum(s[key] for s in samples) for key in SWITCH_COUNTS},
         }

@@ -1,11 +1,20 @@
 """Translation-lexicon induction from mapped embeddings (CSR paper §III, "unsupervised
 translation vocabulary"): the top-k *most* similar target units of each source unit by CSLS.
 
+§III ranks by the dot product of the mapped embeddings; we keep CSLS (knn=10) as the default,
+the retrieval of VecMap (Artetxe et al. 2018, the paper's [23]), which demotes "hub" targets
+that are the dot-product neighbour of many queries; ``knn=0`` is the paper's plain dot
+product (the mapped embeddings are unit length, so it equals the cosine).
+
+Words are CSR switching units (:mod:`fairseq_xlgen.lexicon.switch_units`): word2vec tokens
+whose pieces are joined by U+2040; the TSV writes a unit as its pieces separated by spaces.
+
 The CSR authors' script sorted similarities ascending and so kept the k least similar
 candidates; here candidates are sorted by descending CSLS score (rank 1 = best). Units
 missing from the model's fairseq dictionary are dropped, never mapped to ``<unk>``.
 """
 from .embedding_mapping import csls_topk
+from .switch_units import is_insertable, unit_pieces, unit_surface
 from fairseq_xlgen.file_io import InputFileError, atomic_output, require_file
 
 #: fairseq.data.Dictionary's default special symbols, ids 0-3; file lines start at id 4.
@@ -49,23 +58,34 @@ def read_fairseq_dictionary(path):
     return ids
 
 
+def _is_dictionary_unit(word, dictionary):
+    pieces = unit_pieces(word)
+    return is_insertable(pieces) and all(p in dictionary and p not in FAIRSEQ_SPECIAL_SYMBOLS for p in pieces)
+
+
 def restrict_to_dictionary(words, embeddings, dictionary):
-    """Keep the words (and embedding rows) that are ordinary tokens of ``dictionary``
-    (special symbols excluded), so no lexicon entry ever needs ``<unk>``."""
-    keep = [i for i, word in enumerate(words) if word in dictionary and word not in FAIRSEQ_SPECIAL_SYMBOLS]
+    """Keep the units (and embedding rows) whose pieces are all ordinary tokens of
+    ``dictionary`` (special symbols excluded), so no lexicon entry ever needs ``<unk>``, and
+    that are whole units (a continuation piece can never be a switch or a translation)."""
+    keep = [i for i, word in enumerate(words) if _is_dictionary_unit(word, dictionary)]
     return [words[i] for i in keep], embeddings[keep]
 
 
 def lexicon_to_ids(entries, dictionary):
-    """``(src id, tgt id, score, rank)`` for entries whose words are all tokens of the
-    (shared, as for mBART) fairseq ``dictionary``; see :func:`restrict_to_dictionary`."""
-    return [(dictionary[src], dictionary[tgt], score, rank) for src, tgt, score, rank in entries]
+    """``(src ids, tgt ids, score, rank)`` for entries whose units' pieces are all tokens of the
+    (shared, as for mBART) fairseq ``dictionary`` (see :func:`restrict_to_dictionary`); a
+    unit's ids are space-separated."""
+    def ids(word):
+        return " ".join(str(dictionary[piece]) for piece in unit_pieces(word))
+    return [(ids(src), ids(tgt), score, rank) for src, tgt, score, rank in entries]
 
 
 def write_lexicon_tsv(path, entries):
-    """Write ``src<TAB>tgt<TAB>score<TAB>rank`` lines atomically (score with 6 decimals)."""
+    """Write ``src<TAB>tgt<TAB>score<TAB>rank`` lines atomically (score with 6 decimals), a
+    multi-piece unit as its pieces separated by spaces."""
     with atomic_output(path) as f:
         for src, tgt, score, rank in entries:
+            src, tgt = (" ".join(unit_pieces(str(w))) for w in (src, tgt))
             f.write(f"{src}\t{tgt}\t{score:.6f}\t{rank}\n")
 
 
@@ -74,13 +94,15 @@ def precision_at_k(entries, gold_pairs, k=1):
 
     Evaluated on the query words that have both candidates in ``entries`` and a gold
     translation; a word counts as correct when one of its top-k candidates is a gold
-    translation. Returns ``(precision, number of evaluated words)``.
+    translation. Units and gold words are compared by their text (:func:`unit_surface`), so
+    multi-piece words count too. Returns ``(precision, number of evaluated words)``.
     """
     gold = {}
     for src, tgt in gold_pairs:
-        gold.setdefault(src, set()).add(tgt)
+        gold.setdefault(unit_surface(src), set()).add(unit_surface(tgt))
     hits = {}
     for src, tgt, _, rank in entries:
+        src, tgt = unit_surface(src), unit_surface(tgt)
         if src in gold:
             hits[src] = hits.get(src, False) or (rank <= k and tgt in gold[src])
     return (sum(hits.values()) / len(hits) if hits else 0.0), len(hits)

@@ -6,6 +6,10 @@ The model restores code-switched downstream sentences in their own language, sou
 lexicon is the unsupervised one of ``xlgen-induce-lexicon`` (``PREFIX.src2tgt.tsv`` switches
 source words into the target language, ``PREFIX.tgt2src.tsv`` target words into the source
 language). Stage 2 is ``translation_from_pretrained_bart`` from the stage-1 checkpoint.
+
+Switching units, budget, spans, seeds and the positions limit: see
+:mod:`fairseq_xlgen.data.code_switching` and ``examples/csr/README.md``. The source side
+draws its noise from stream 0 of ``--seed``, the target side from stream 1.
 """
 import logging
 import os
@@ -19,7 +23,7 @@ from fairseq.dataclass.utils import gen_parser_from_dataclass
 from fairseq.tasks import register_task
 from fairseq.tasks.translation_from_pretrained_bart import TranslationFromPretrainedBARTTask
 
-from fairseq_xlgen.data.code_switching import CodeSwitchLexicon, CodeSwitchRestoreDataset
+from fairseq_xlgen.data.code_switching import SWITCH_COUNTS, CodeSwitchLexicon, CodeSwitchRestoreDataset
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +36,11 @@ class CodeSwitchRestoreConfig(FairseqDataclass):
         default="", metadata={"help": "lexicon prefix: PREFIX.src2tgt.tsv and PREFIX.tgt2src.tsv "
                                       "(xlgen-induce-lexicon --out-prefix)"})
     lexicon_topk: int = field(default=3, metadata={"help": "a word is replaced by a random one of its top-k translations"})
-    switch_ratio: float = field(default=0.35, metadata={"help": "share of words switched per sentence (mBART's mask ratio)"})
-    switch_poisson_lambda: float = field(default=3.5, metadata={"help": "mean length (in words) of a switched span"})
+    switch_ratio: float = field(default=0.35, metadata={
+        "help": "expected share of the switchable units (words; pieces in unspaced scripts) switched per sentence "
+                "(mBART's mask ratio; stochastic rounding)"})
+    switch_poisson_lambda: float = field(default=3.5, metadata={
+        "help": "Poisson mean of a switched span's length in units (draws of 0 are drawn again)"})
     restore_sides: str = field(
         default="both", metadata={"help": "sentences to restore: both (Eq. 3), source or target; "
                                           "fairseq-generate needs one side"})
@@ -50,6 +57,9 @@ class CodeSwitchRestoreTask(TranslationFromPretrainedBARTTask):
         super().__init__(args, src_dict, tgt_dict)
         if args.restore_sides not in SIDES:
             raise ValueError(f"--restore-sides {args.restore_sides}: choose one of {', '.join(SIDES)}")
+        if not 0.0 <= args.switch_ratio <= 1.0 or args.switch_poisson_lambda <= 0:
+            raise ValueError(f"--switch-ratio {args.switch_ratio} must lie in [0, 1] and --switch-poisson-lambda "
+                             f"{args.switch_poisson_lambda} must be positive")
         if not args.lexicon_prefix:
             raise ValueError("--lexicon-prefix is required (the output prefix of xlgen-induce-lexicon)")
         self.lexicons = {}
@@ -70,7 +80,7 @@ class CodeSwitchRestoreTask(TranslationFromPretrainedBARTTask):
         src, tgt = self.args.source_lang, self.args.target_lang
         parts = []
         for side in SIDES[self.args.restore_sides]:
-            lang = self._language(side)
+            lang, stream = self._language(side), SIDES["both"].index(side)
             prefix = os.path.join(data_path, f"{split}.{src}-{tgt}.{lang}")
             sentences = data_utils.load_indexed_dataset(prefix, self.src_dict, self.args.dataset_impl)
             if sentences is None:
@@ -78,18 +88,20 @@ class CodeSwitchRestoreTask(TranslationFromPretrainedBARTTask):
                                         f"--source-lang {src} --target-lang {tgt}")
             parts.append(CodeSwitchRestoreDataset(
                 sentences, self.src_dict, self.lexicons[side], self.src_dict.index(f"[{lang}]"),
-                seed=self.args.seed, ratio=self.args.switch_ratio,
-                poisson_lambda=self.args.switch_poisson_lambda))
+                seed=self.args.seed, ratio=self.args.switch_ratio, poisson_lambda=self.args.switch_poisson_lambda,
+                stream=stream, max_positions=self.args.max_source_positions))
             self._log_switch_rate(split, side, parts[-1])
         self.datasets[split] = parts[0] if len(parts) == 1 else ConcatDataset(parts)
 
     @staticmethod
     def _log_switch_rate(split, side, dataset, probe=1000):
-        counts = np.array([[s["switched_words"], s["words"]] for s in map(dataset.__getitem__, range(
-            min(probe, len(dataset))))]).sum(axis=0)
-        logger.info("%s %s side: %.1f%% of words switched in the first %d sentences (target %.0f%%; "
-                    "lower means the lexicon covers fewer words)", split, side,
-                    100 * counts[0] / max(counts[1], 1), min(probe, len(dataset)), 100 * dataset.ratio)
+        n = min(probe, len(dataset))
+        switched, switchable, units = np.array([[s[key] for key in SWITCH_COUNTS]
+                                                for s in map(dataset.__getitem__, range(n))]).sum(axis=0)
+        logger.info("%s %s side, first %d sentences: %.1f%% of the units are switchable (lexicon coverage), "
+                    "%.1f%% of those switched (target %.0f%%), %.1f%% of all units", split, side, n,
+                    100 * switchable / max(units, 1), 100 * switched / max(switchable, 1), 100 * dataset.ratio,
+                    100 * switched / max(units, 1))
 
     def build_generator(self, models, args, **unused):
         """Decode in the language of the restored side (its language token is BOS and EOS)."""
@@ -114,13 +126,13 @@ class CodeSwitchRestoreTask(TranslationFromPretrainedBARTTask):
 
     @staticmethod
     def _with_switch_counts(logging_output, sample):
-        logging_output["switched_words"] = sample["switched_words"]
-        logging_output["words"] = sample["words"]
+        logging_output.update({key: sample[key] for key in SWITCH_COUNTS})
         return logging_output
 
     def reduce_metrics(self, logging_outputs, criterion):
         super().reduce_metrics(logging_outputs, criterion)
-        switched = sum(log.get("switched_words", 0) for log in logging_outputs)
-        words = sum(log.get("words", 0) for log in logging_outputs)
-        if words:
-            metrics.log_scalar("switch_rate", switched / words, words, round=3)
+        switched, switchable, units = (sum(log.get(key, 0) for log in logging_outputs) for key in SWITCH_COUNTS)
+        if switchable:
+            metrics.log_scalar("switch_rate", switched / switchable, switchable, round=3)
+        if units:
+            metrics.log_scalar("switchable", switchable / units, units, round=3)
