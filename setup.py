@@ -40,6 +40,7 @@ setup(
         "matplotlib",
         "scikit-learn",
         "tqdm",
+        "nltk",
     ],
     extras_require={"test": ["pytest", "pytest-timeout"]},
     entry_points={"console_scripts": [f"{k}={v}" for k, v in CONSOLE_SCRIPTS.items()]},

@@ -7,6 +7,7 @@ only once complete: they are written to a temporary file next to them, then rena
 """
 import contextlib
 import functools
+import hashlib
 import os
 import sys
 import tempfile
@@ -93,3 +94,12 @@ def atomic_output(path, mode="w", encoding="utf-8"):
     """Open a file that appears at ``path`` only once written completely (see :func:`atomic_path`)."""
     with atomic_path(path) as tmp_path, open(tmp_path, mode, encoding=None if "b" in mode else encoding) as f:
         yield f
+
+
+def file_sha256(path):
+    """sha256 of a file's bytes (hex), read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

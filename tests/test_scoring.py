@@ -1,11 +1,13 @@
 import importlib.util
+import json
 import random
 
 import pytest
 import sacrebleu
 from rouge_score import rouge_scorer
 
-from fairseq_xlgen.analysis.scoring import WordTokenizer, bleu_tokenizer_name, score_outputs
+from fairseq_xlgen.analysis.scoring import WordTokenizer, bleu_tokenizer_name, meteor_exact_stem, score_outputs
+from fairseq_xlgen.cli import score as score_cli
 
 CHINESE_WORDS = ["我们", "今天", "公园", "散步", "天气", "很好", "朋友", "一起", "吃饭", "学校", "老师", "学生",
                  "喜欢", "读书", "音乐", "电影", "城市", "北京", "上海", "火车"]
@@ -84,6 +86,52 @@ def test_sp_rouge_scores_chinese_where_plain_rouge_score_gives_zero(chinese_spm)
     assert 0.0 < scores["rouge1"] < 100.0  # character-level ROUGE
     same = score_outputs(refs, refs, "zh_CN", metrics=["sp_rouge"], spm_model=chinese_spm)["scores"]
     assert same["sp_rouge2"] == pytest.approx(100.0)
+
+
+def test_meteor_exact_and_stem_matches_hand_worked():
+    # cats~cat by Porter stem, the other five words exact: P = R = 1, Fmean = 1. nltk aligns
+    # hyp->ref (0,4) (1,1) (2,2) (3,3) (4,0) (5,5): 4 chunks over 6 matches,
+    # penalty = 0.5 (4/6)^3 = 4/27, score = 23/27
+    assert meteor_exact_stem(["The cats sat on a mat."], ["a cat sat on the mat"], "en_XX") == pytest.approx(
+        100 * 23 / 27)
+    # only a stem match: 1 chunk / 1 match -> penalty 0.5; exact matching alone would give 0
+    assert meteor_exact_stem(["cats"], ["cat"], "en") == pytest.approx(50.0)
+    # identical n-word sentences lose 0.5 / n^3 to the fragmentation penalty; no match gives 0
+    assert meteor_exact_stem(["a b c d", "x y"], ["a b c d", "z"], "en") == pytest.approx(100 * (1 - 0.5 / 64) / 2)
+
+
+def test_meteor_russian_uses_the_snowball_stemmer():
+    # кошками ~ кошки (stem кошк), играли exact: 1 chunk / 2 matches, penalty 0.5/8 -> 15/16
+    hyp, ref = ["Кошками играли."], ["кошки играли"]
+    assert meteor_exact_stem(hyp, ref, "ru_RU") == pytest.approx(100 * 15 / 16)
+    result = score_outputs(hyp, ref, "ru_RU", metrics=["meteor_exact_stem"])
+    assert result["settings"]["meteor"]["stemmer"] == "snowball-russian"
+    # with nltk's default English (Porter) stemmer only играли matches: P = R = 1/2, 1 chunk -> 0.25
+    assert meteor_exact_stem(hyp, ref, "en") == pytest.approx(25.0)
+
+
+def test_meteor_chinese_matches_characters():
+    # 我们在公园 / 我们去公园: characters 我 们 公 园 match (P = R = 4/5) in 2 chunks:
+    # penalty 0.5 (2/4)^3 = 1/16, score = 0.8 * 15/16 = 0.75; no stemmer for Chinese
+    result = score_outputs(["我们在公园"], ["我们去公园。"], "zh_CN", metrics=["meteor_exact_stem"])
+    assert result["scores"]["meteor_exact_stem"] == pytest.approx(75.0)
+    assert result["settings"]["meteor"]["stemmer"] == "none"
+
+
+def test_score_cli_meteor_column(tmp_path, capsys):
+    hyp, ref = tmp_path / "hyp.txt", tmp_path / "ref.txt"
+    hyp.write_text("cats\n我们在公园\n", encoding="utf-8")
+    ref.write_text("cat\n我们去公园\n", encoding="utf-8")
+    out = tmp_path / "scores.json"
+    score_cli.main(["--hyp", str(hyp), "--ref", str(ref), "--lang", "zh_CN", "--metrics", "rouge,meteor_exact_stem",
+                    "--json", str(out)])
+    assert "meteor_exact_stem" in capsys.readouterr().out
+    scores = json.loads(out.read_text(encoding="utf-8"))["scores"]
+    assert scores["meteor_exact_stem"] == pytest.approx((0.0 + 75.0) / 2)  # zh: no stemmer, cats != cat
+    with pytest.raises(SystemExit) as exit_info:
+        score_cli.main(["--hyp", str(hyp), "--ref", str(ref), "--lang", "zh_CN", "--metrics", "meteor"])
+    assert exit_info.value.code == 2
+    assert "meteor_exact_stem" in capsys.readouterr().err
 
 
 def test_metric_errors():

@@ -9,8 +9,14 @@
   into characters as paper 004 §IV-D does for Chinese.
 * SP-ROUGE (paper 002 §3.1 after Vu et al. 2022): ROUGE over the pieces of a SentencePiece
   model (:class:`SentencePieceTokenizer`), comparable across scripts.
-* METEOR is not offered: nltk's implementation needs the WordNet data, which cannot be
-  downloaded here, and it is English-only.
+* METEOR (``meteor_exact_stem``, reported by paper 003 Tables 3-4): nltk's ``meteor_score``
+  (Lavie & Agarwal 2007; alpha=0.9, beta=3, gamma=0.5) with exact and stem matches only. The
+  synonym stage needs the WordNet database, which no PyPI package with a clear licence ships
+  (``wn`` and nltk download it at run time), so it is given a WordNet without synsets; the
+  name says so. Tokens are :class:`WordTokenizer`'s (Chinese-type script: one token per
+  character); stems come from nltk's Porter stemmer for English (nltk's default), its Snowball
+  stemmer for the other languages it covers (de, ru, fr, ...) and none (exact matches only)
+  for the rest, e.g. Chinese characters.
 """
 import functools
 import re
@@ -33,7 +39,7 @@ BLEU_TOKENIZERS = {
 }
 DEFAULT_BLEU_TOKENIZER = "13a"
 
-METRICS = ("bleu", "chrf", "rouge", "sp_rouge")
+METRICS = ("bleu", "chrf", "rouge", "sp_rouge", "meteor_exact_stem")
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
 
 # Scripts written without spaces between words: one token per character.
@@ -44,6 +50,13 @@ _UNSEGMENTED_SCRIPTS = (
     "\u1000-\u109f"  # Myanmar
     "\u1780-\u17ff"  # Khmer
 )
+
+#: nltk Snowball stemmers by ISO code (English keeps nltk METEOR's default, the Porter stemmer).
+SNOWBALL_LANGUAGES = {
+    "ar": "arabic", "da": "danish", "nl": "dutch", "fi": "finnish", "fr": "french", "de": "german",
+    "hu": "hungarian", "it": "italian", "no": "norwegian", "nb": "norwegian", "pt": "portuguese",
+    "ro": "romanian", "ru": "russian", "es": "spanish", "sv": "swedish",
+}
 
 
 @functools.lru_cache(maxsize=None)
@@ -116,6 +129,50 @@ def rouge_f1(hyps: Sequence[str], refs: Sequence[str], tokenizer) -> Dict[str, f
     return {rouge_type: 100.0 * total / len(hyps) for rouge_type, total in totals.items()}
 
 
+class _NoSynonyms:
+    """Stands for nltk's WordNet reader in METEOR's synonym stage: no word has a synset."""
+
+    @staticmethod
+    def synsets(word):
+        return []
+
+
+class _NoStemmer:
+    """Identity stemmer: languages without an nltk stemmer get exact matches only."""
+
+    @staticmethod
+    def stem(word):
+        return word
+
+
+def meteor_stemmer(lang: str):
+    """``(stemmer, name)`` of METEOR's stem stage for ``lang``."""
+    from nltk.stem import PorterStemmer, SnowballStemmer
+
+    iso = iso_code(lang)
+    if iso == "en":
+        return PorterStemmer(), "porter"
+    if iso in SNOWBALL_LANGUAGES:
+        return SnowballStemmer(SNOWBALL_LANGUAGES[iso]), f"snowball-{SNOWBALL_LANGUAGES[iso]}"
+    return _NoStemmer(), "none"
+
+
+def meteor_exact_stem(hyps: Sequence[str], refs: Sequence[str], lang: str) -> float:
+    """Mean sentence METEOR (x100) of nltk with exact + stem matching and no synonyms.
+
+    Fmean = P R / (alpha P + (1 - alpha) R), penalty = gamma (chunks / matches)^beta,
+    score = (1 - penalty) Fmean with nltk's defaults alpha=0.9, beta=3, gamma=0.5.
+    """
+    from nltk.translate.meteor_score import single_meteor_score
+
+    tokenizer, (stemmer, _) = WordTokenizer(), meteor_stemmer(lang)
+    total = sum(
+        single_meteor_score(tokenizer.tokenize(ref), tokenizer.tokenize(hyp), stemmer=stemmer, wordnet=_NoSynonyms())
+        for hyp, ref in zip(hyps, refs)
+    )
+    return 100.0 * total / len(hyps)
+
+
 def score_outputs(
     hyps: Sequence[str],
     refs: Sequence[str],
@@ -127,13 +184,15 @@ def score_outputs(
 
     ``metrics`` (default: bleu, chrf, rouge, and sp_rouge when ``spm_model`` is given) come
     from :data:`METRICS`. Returns ``{"scores": {name: value}, "settings": {...}}`` with BLEU,
-    chrF and ROUGE on a 0-100 scale; ROUGE keys are ``rouge1/2/L``, SP-ROUGE keys ``sp_rouge1/2/L``.
+    chrF, ROUGE and METEOR on a 0-100 scale; ROUGE keys are ``rouge1/2/L``, SP-ROUGE keys
+    ``sp_rouge1/2/L``, METEOR's key ``meteor_exact_stem``.
     """
     if metrics is None:
         metrics = ("bleu", "chrf", "rouge") + (("sp_rouge",) if spm_model else ())
     for metric in metrics:
         if metric == "meteor":
-            raise ValueError("meteor is not available: nltk's METEOR needs WordNet data, which is not installed offline")
+            raise ValueError("meteor with WordNet synonyms is not available (no licensed WordNet data package); "
+                             "use meteor_exact_stem (exact + stem matches)")
         if metric not in METRICS:
             raise ValueError(f"unknown metric {metric!r}; choose from {', '.join(METRICS)}")
     if "sp_rouge" in metrics and not spm_model:
@@ -160,4 +219,9 @@ def score_outputs(
         pieces = rouge_f1(hyps, refs, SentencePieceTokenizer(spm_model))
         scores.update({f"sp_{rouge_type}": value for rouge_type, value in pieces.items()})
         settings["spm_model"] = spm_model
+    if "meteor_exact_stem" in metrics:
+        scores["meteor_exact_stem"] = meteor_exact_stem(hyps, refs, lang)
+        settings["meteor"] = {"matches": "exact+stem, no WordNet synonyms", "stemmer": meteor_stemmer(lang)[1],
+                              "tokenizer": "unicode words, unsegmented scripts by character, lower-cased",
+                              "alpha": 0.9, "beta": 3.0, "gamma": 0.5}
     return {"scores": scores, "settings": settings}

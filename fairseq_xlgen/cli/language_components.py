@@ -12,7 +12,6 @@ arguments, it resumes from ``OUT.partial`` (saved every ``--save-every`` sentenc
         --text en_XX=cc100.en.txt zh_CN=cc100.zh.txt --max-sentences 1000000
 """
 import argparse
-import hashlib
 import logging
 import os
 import sys
@@ -23,7 +22,8 @@ from tqdm import tqdm
 from fairseq_xlgen.analysis.encoder_states import mbart_source_tokens
 from fairseq_xlgen.cli.spm_encode import load_model as load_sentencepiece
 from fairseq_xlgen.data.language_components_file import encoder_fingerprint, save_components
-from fairseq_xlgen.file_io import InputError, InputFileError, atomic_path, exit_on_input_error, require_file
+from fairseq_xlgen.file_io import (InputError, InputFileError, atomic_path, exit_on_input_error, file_sha256,
+                                   require_file)
 from fairseq_xlgen.lexicon.embeddings_io import iter_decoded_lines
 from fairseq_xlgen.modules.language_components import GramAccumulator, mean_pool, sentence_token_mask
 from fairseq_xlgen.pretrained import MBART_LAYOUT, PretrainedModelError, load_pretrained
@@ -63,14 +63,6 @@ def parse_args(argv=None):
         texts[lang] = path
     args.texts = texts
     return args
-
-
-def file_sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_sentences(path, skip_lines, max_sentences):

@@ -1,15 +1,36 @@
 """Build tiny mbart.cc25 / xlmr.base fixtures (pretrained on-disk format) from a text corpus.
 
     xlgen-make-fixtures --out work/fixtures --corpus work/bench/mono/*.txt
-    xlgen-make-fixtures --out work/fixtures --corpus work/bench/mono/{en_XX,de_DE,ru_RU,zh_CN}.txt \
+    xlgen-make-fixtures --out work/fixtures --corpus work/bench/mono/{en_XX,de_DE,ru_RU,zh_CN}.txt \\
         --pretrain-updates 1000     # mBART denoising-pretrained instead of random (minutes on CPU)
+    xlgen-make-fixtures --out work/fixtures --corpus work/bench/mono/{en_XX,de_DE,ru_RU,zh_CN}.txt \\
+        --xlmr-pretrain-updates 1000 --xlmr-heldout test.en_XX test.zh_CN   # masked-LM pretrained XLM-R
+
+``--xlmr-heldout`` prints the XLM-R fixture's masked-token accuracy on the first
+``--heldout-lines`` lines of each file and writes it to ``OUT/xlmr_mlm_accuracy.json``.
 """
 import argparse
+import json
 import logging
+import os
 import sys
 from dataclasses import fields
 
-from fairseq_xlgen.data.pretrained_fixtures import TinyModelConfig, build_fixtures
+from fairseq_xlgen.data.pretrained_fixtures import TinyModelConfig, build_fixtures, masked_lm_accuracy
+from fairseq_xlgen.file_io import atomic_output
+
+
+def read_heldout(paths, lines):
+    """``{file name: first ``lines`` non-empty lines}``; a missing or empty file is an input error."""
+    texts = {}
+    for path in paths:
+        if not os.path.isfile(path):
+            raise ValueError(f"--xlmr-heldout {path}: no such file; pass text files, one sentence per line")
+        with open(path, encoding="utf-8") as f:
+            texts[os.path.basename(path)] = [line.strip() for line in f if line.strip()][:lines]
+        if not texts[os.path.basename(path)]:
+            raise ValueError(f"--xlmr-heldout {path}: empty file; pass text files, one sentence per line")
+    return texts
 
 
 def main(argv=None):
@@ -17,16 +38,33 @@ def main(argv=None):
     parser.add_argument("--out", required=True, help="output directory (gets mbart.cc25/ and xlmr.base/)")
     parser.add_argument("--corpus", required=True, nargs="+", help="text files, one sentence per line")
     parser.add_argument("--force", action="store_true", help="rebuild even if cached")
+    parser.add_argument("--xlmr-heldout", nargs="+", default=[], help="held-out text files: report the XLM-R "
+                        "fixture's masked-token accuracy on each")
+    parser.add_argument("--heldout-lines", type=int, default=200, help="lines of each held-out file used")
     for f in fields(TinyModelConfig):
         parser.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default, help=f.metadata["help"])
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s | %(message)s")
     cfg = TinyModelConfig(**{f.name: getattr(args, f.name) for f in fields(TinyModelConfig)})
     try:
-        build_fixtures(args.out, args.corpus, cfg, force=args.force)
+        heldout = read_heldout(args.xlmr_heldout, args.heldout_lines)
+        settings = build_fixtures(args.out, args.corpus, cfg, force=args.force)
     except (ValueError, RuntimeError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
+    if heldout:
+        from fairseq_xlgen.pretrained import XLMR_LAYOUT, load_pretrained
+
+        hub = load_pretrained(os.path.join(args.out, "xlmr.base"), XLMR_LAYOUT)
+        report = {"xlmr_pretrain_updates": cfg.xlmr_pretrain_updates,
+                  "pretrain_seconds": settings.get("pretrain_seconds", {}).get("xlmr"), "heldout": {}}
+        for name, lines in heldout.items():
+            report["heldout"][name] = {"lines": len(lines), **masked_lm_accuracy(hub, lines)}
+            scores = report["heldout"][name]
+            print(f"{name}\tlines {len(lines)}\tmasked {scores['masked']}\taccuracy {100 * scores['accuracy']:.2f}"
+                  f"\tloss {scores['loss']:.3f}", file=sys.stderr)
+        with atomic_output(os.path.join(args.out, "xlmr_mlm_accuracy.json")) as f:
+            json.dump(report, f, indent=2)
     print(f"{args.out}/mbart.cc25 {args.out}/xlmr.base")
 
 

@@ -1,12 +1,13 @@
 """xlgen-score: score a fairseq-generate log or a plain hypothesis file against references.
 
     xlgen-score --hyp generate-test.txt --ref test.zh_CN --lang zh_CN --spm sentence.bpe.model
-        [--metrics bleu,chrf,rouge,sp_rouge] [--train-ref train.zh_CN] [--json scores.json]
+        [--metrics bleu,chrf,rouge,sp_rouge,meteor_exact_stem] [--train-ref train.zh_CN] [--json scores.json]
 
-Lines still in SentencePiece pieces (with ``▁``) are decoded first. ``--train-ref`` adds word
-accuracy by training frequency (paper 004 Table VII). ``--json`` writes the scores and, next to
-them, ``<json>.settings.json`` with the settings that produced them. Bad input: one ``error:``
-line and exit status 2.
+``meteor_exact_stem`` is METEOR with exact and stem matches only (no WordNet synonyms; see
+:mod:`fairseq_xlgen.analysis.scoring`). Lines still in SentencePiece pieces (with ``▁``) are
+decoded first. ``--train-ref`` adds word accuracy by training frequency (paper 004 Table VII).
+``--json`` writes the scores and, next to them, ``<json>.settings.json`` with the settings that
+produced them. Bad input: one ``error:`` line and exit status 2.
 """
 import argparse
 import json
@@ -125,7 +126,7 @@ def main(argv=None):
     for metric in metrics or ():
         if metric not in METRICS:
             raise InputError(f"--metrics: unknown metric {metric!r}; choose from {','.join(METRICS)} "
-                             "(METEOR needs WordNet data, which is not available offline)")
+                             "(METEOR is meteor_exact_stem: no WordNet synonyms)")
     if args.spm and not os.path.isfile(args.spm):
         raise InputError(f"--spm {args.spm}: no such file; pass a SentencePiece .model file")
     if metrics and "sp_rouge" in metrics and not args.spm:

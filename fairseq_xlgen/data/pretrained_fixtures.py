@@ -12,7 +12,13 @@ By default the weights are randomly initialized. With ``pretrain_updates > 0`` t
 fixture is really pretrained like mbart.cc25: ``fairseq-train --task multilingual_denoising``
 with mBART's noise on the corpus (one file per language, named ``<cc25 code>.txt``), then
 saved in the same legacy format (``num_updates`` in ``optimizer_history``); the fairseq log
-is kept as ``pretrain_mbart.log`` next to the model directories. XLM-R stays random.
+is kept as ``pretrain_mbart.log`` next to the model directories. Likewise
+``xlmr_pretrain_updates > 0`` pretrains the XLM-R fixture like xlmr.base: ``fairseq-train
+--task masked_lm`` (RoBERTa's 15% masking, 80/10/10) on all corpus files concatenated into
+one stream of complete lines, as XLM-R mixes its languages; log ``pretrain_xlmr.log``, wall
+time in ``fixtures.json``. :func:`masked_lm_accuracy` measures the result on held-out text.
+The XLM-R sizes (``xlmr_*``) are separate from mBART's so that a larger frozen backbone for
+SGA does not change the mBART fixture.
 """
 import collections
 import json
@@ -22,10 +28,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import asdict, dataclass, field
 
 import torch
 
+from fairseq_xlgen.checkpoint_loading import load_checkpoint
 from fairseq_xlgen.pretrained import MBART_CC25_LANGS, MBART_LAYOUT, XLMR_LAYOUT
 
 logger = logging.getLogger(__name__)
@@ -35,19 +43,27 @@ FIXTURE_VERSION = 1
 
 @dataclass
 class TinyModelConfig:
-    """Sizes of the tiny models (the public ones: 12+12 layers d=1024 / 12 layers d=768)."""
+    """Sizes of the tiny models (the public ones: mBART 12+12 layers d=1024 / XLM-R 12 layers d=768)."""
 
-    embed_dim: int = field(default=64, metadata={"help": "model dimension"})
-    ffn_dim: int = field(default=128, metadata={"help": "feed-forward dimension"})
-    layers: int = field(default=2, metadata={"help": "layers per encoder/decoder"})
-    heads: int = field(default=4, metadata={"help": "attention heads"})
+    embed_dim: int = field(default=64, metadata={"help": "mBART model dimension"})
+    ffn_dim: int = field(default=128, metadata={"help": "mBART feed-forward dimension"})
+    layers: int = field(default=2, metadata={"help": "mBART layers per encoder/decoder"})
+    heads: int = field(default=4, metadata={"help": "mBART attention heads"})
     vocab_size: int = field(default=2000, metadata={"help": "SentencePiece vocabulary (upper bound)"})
     max_positions: int = field(default=256, metadata={"help": "learned positions"})
     seed: int = field(default=1, metadata={"help": "seed of the parameter initialization"})
     pretrain_updates: int = field(default=0, metadata={
         "help": "updates of mBART multilingual denoising pretraining on the corpus "
                 "(files named <cc25 code>.txt); 0: random init"})
-    pretrain_lr: float = field(default=1e-3, metadata={"help": "peak learning rate of the pretraining"})
+    pretrain_lr: float = field(default=1e-3, metadata={
+        "help": "peak learning rate of the pretraining (mBART and XLM-R)"})
+    xlmr_embed_dim: int = field(default=64, metadata={"help": "XLM-R model dimension"})
+    xlmr_ffn_dim: int = field(default=128, metadata={"help": "XLM-R feed-forward dimension"})
+    xlmr_layers: int = field(default=2, metadata={"help": "XLM-R layers"})
+    xlmr_heads: int = field(default=4, metadata={"help": "XLM-R attention heads"})
+    xlmr_pretrain_updates: int = field(default=0, metadata={
+        "help": "updates of XLM-R masked-LM pretraining on all corpus files together; 0: random init"})
+    xlmr_max_tokens: int = field(default=4096, metadata={"help": "tokens per batch of the XLM-R pretraining"})
 
 
 def train_sentencepiece(corpus_files, model_path, vocab_size):
@@ -113,15 +129,20 @@ def mbart_args(data_dir, cfg):
     return _parse_fairseq_args(data_dir, mbart_argv(cfg))
 
 
+def xlmr_argv(cfg):
+    """Command-line arguments of an xlmr.base-style pretraining run, with tiny sizes."""
+    return [
+        "--task", "masked_lm", "--arch", "roberta_base", "--criterion", "masked_lm",
+        "--encoder-embed-dim", str(cfg.xlmr_embed_dim), "--encoder-ffn-embed-dim", str(cfg.xlmr_ffn_dim),
+        "--encoder-layers", str(cfg.xlmr_layers), "--encoder-attention-heads", str(cfg.xlmr_heads),
+        "--max-positions", str(cfg.max_positions), "--tokens-per-sample", str(cfg.max_positions),
+        "--max-tokens", str(cfg.xlmr_max_tokens), *_common_size_flags(cfg),
+    ]
+
+
 def xlmr_args(data_dir, cfg):
     """The args namespace of an xlmr.base-style pretraining run, with tiny sizes."""
-    return _parse_fairseq_args(data_dir, [
-        "--task", "masked_lm", "--arch", "roberta_base", "--criterion", "masked_lm",
-        "--encoder-embed-dim", str(cfg.embed_dim), "--encoder-ffn-embed-dim", str(cfg.ffn_dim),
-        "--encoder-layers", str(cfg.layers), "--encoder-attention-heads", str(cfg.heads),
-        "--max-positions", str(cfg.max_positions), "--tokens-per-sample", str(cfg.max_positions),
-        "--max-tokens", "4096", *_common_size_flags(cfg),
-    ])
+    return _parse_fairseq_args(data_dir, xlmr_argv(cfg))
 
 
 def legacy_xlmr_state_dict(state_dict):
@@ -186,6 +207,36 @@ def _run_logged(cmd, log):
             raise RuntimeError(f"{cmd[2]} failed (exit {proc.returncode}):\n" + "".join(lines))
 
 
+def _binarize_monolingual(files, spm_model, dict_path, encoded, dest, log):
+    """SentencePiece-encode ``files`` into one text file and binarize it with the fixture's dict."""
+    import sentencepiece as spm
+
+    sp = spm.SentencePieceProcessor(model_file=spm_model)
+    with open(encoded, "w", encoding="utf-8") as out:
+        for path in files:
+            with open(path, encoding="utf-8") as f:
+                out.writelines(" ".join(sp.encode(line.strip(), out_type=str)) + "\n" for line in f if line.strip())
+    _run_logged([sys.executable, "-m", "fairseq_cli.preprocess", "--only-source", "--srcdict", dict_path,
+                 "--trainpref", encoded, "--destdir", dest, "--workers", "1"], log)
+
+
+def _pretrain_schedule_argv(cfg, updates, save_dir, scheduler=("inverse_sqrt",)):
+    """Adam, warmup over 10% of the updates then ``scheduler``, no validation, only checkpoint_last."""
+    return [
+        "--optimizer", "adam", "--adam-betas", "(0.9, 0.98)", "--adam-eps", "1e-6", "--clip-norm", "1.0",
+        "--lr", str(cfg.pretrain_lr), "--lr-scheduler", *scheduler, "--warmup-updates", str(max(1, updates // 10)),
+        "--max-update", str(updates), "--disable-validation", "--valid-subset", "train",  # (fairseq loads it anyway)
+        "--no-epoch-checkpoints", "--save-dir", save_dir,
+        "--num-workers", "0", "--log-format", "json", "--log-interval", str(max(1, updates // 20)),
+    ]
+
+
+def _last_checkpoint_model(save_dir, updates):
+    state = load_checkpoint(os.path.join(save_dir, "checkpoint_last.pt"))
+    assert state["optimizer_history"][-1]["num_updates"] == updates, state["optimizer_history"][-1]
+    return state["model"]
+
+
 def pretrain_mbart(work_dir, corpus_files, spm_model, dict_path, cfg, log):
     """``cfg.pretrain_updates`` updates of mBART denoising on the corpus; returns the model's state dict.
 
@@ -193,22 +244,14 @@ def pretrain_mbart(work_dir, corpus_files, spm_model, dict_path, cfg, log):
     the run lists only the corpus languages; its dict.txt already holds all 25 ``[lang]``
     tokens in cc25 order, so the embedding rows come out exactly as in the 25-language model.
     """
-    import sentencepiece as spm
-
     langs = corpus_languages(corpus_files)
     data = os.path.join(work_dir, "data")
     os.makedirs(data)
     with open(dict_path, encoding="utf-8") as src, open(os.path.join(data, "dict.txt"), "w", encoding="utf-8") as dst:
         dst.write(src.read() + "".join(f"[{lang}] 1\n" for lang in MBART_CC25_LANGS))
-    sp = spm.SentencePieceProcessor(model_file=spm_model)
     for lang, files in langs.items():
-        encoded = os.path.join(work_dir, f"{lang}.spm")
-        with open(encoded, "w", encoding="utf-8") as out:
-            for path in files:
-                with open(path, encoding="utf-8") as f:
-                    out.writelines(" ".join(sp.encode(line.strip(), out_type=str)) + "\n" for line in f if line.strip())
-        _run_logged([sys.executable, "-m", "fairseq_cli.preprocess", "--only-source", "--srcdict", dict_path,
-                     "--trainpref", encoded, "--destdir", os.path.join(data, lang), "--workers", "1"], log)
+        _binarize_monolingual(files, spm_model, dict_path, os.path.join(work_dir, f"{lang}.spm"),
+                              os.path.join(data, lang), log)
     n = cfg.pretrain_updates
     save_dir = os.path.join(work_dir, "checkpoints")
     _run_logged([
@@ -219,16 +262,28 @@ def pretrain_mbart(work_dir, corpus_files, spm_model, dict_path, cfg, log):
         "--bpe", "sentencepiece", "--sentencepiece-model", spm_model,  # word boundaries of whole-word masking
         "--no-whole-word-mask-langs", "zh_CN,ja_XX",  # no spaces: mask subwords
         "--sample-break-mode", "complete", "--tokens-per-sample", str(cfg.max_positions),
-        "--multilang-sampling-alpha", "0.7",
-        "--optimizer", "adam", "--adam-betas", "(0.9, 0.98)", "--adam-eps", "1e-6", "--clip-norm", "1.0",
-        "--lr", str(cfg.pretrain_lr), "--lr-scheduler", "inverse_sqrt", "--warmup-updates", str(max(1, n // 10)),
-        "--max-update", str(n), "--disable-validation", "--valid-subset", "train",  # (fairseq loads it anyway)
-        "--no-epoch-checkpoints", "--save-dir", save_dir,
-        "--num-workers", "0", "--log-format", "json", "--log-interval", str(max(1, n // 20)),
+        "--multilang-sampling-alpha", "0.7", *_pretrain_schedule_argv(cfg, n, save_dir),
     ], log)
-    state = torch.load(os.path.join(save_dir, "checkpoint_last.pt"), map_location="cpu", weights_only=False)
-    assert state["optimizer_history"][-1]["num_updates"] == n, state["optimizer_history"][-1]
-    return state["model"]
+    return _last_checkpoint_model(save_dir, n)
+
+
+def pretrain_xlmr(work_dir, corpus_files, spm_model, dict_path, cfg, log):
+    """``cfg.xlmr_pretrain_updates`` updates of masked-LM training on the corpus; returns the state dict.
+
+    All files form one dataset, so batches mix languages as XLM-R's do (without XLM-R's
+    per-language resampling); fairseq's ``masked_lm`` task appends ``<mask>`` to the fixture's
+    dict.txt, as for xlmr.base.
+    """
+    data = os.path.join(work_dir, "data")
+    _binarize_monolingual(corpus_files, spm_model, dict_path, os.path.join(work_dir, "all.spm"), data, log)
+    n = cfg.xlmr_pretrain_updates
+    save_dir = os.path.join(work_dir, "checkpoints")
+    _run_logged([
+        sys.executable, "-m", "fairseq_cli.train", data, *xlmr_argv(cfg), "--sample-break-mode", "complete",
+        # XLM-R's (RoBERTa's) linear decay to 0, which keeps the rate high for longer than inverse-sqrt
+        *_pretrain_schedule_argv(cfg, n, save_dir, scheduler=("polynomial_decay", "--total-num-update", str(n))),
+    ], log)
+    return _last_checkpoint_model(save_dir, n)
 
 
 def build_fixture(layout, out_dir, spm_model, dict_path, cfg, state=None, num_updates=0):
@@ -248,7 +303,8 @@ def build_fixture(layout, out_dir, spm_model, dict_path, cfg, state=None, num_up
 def build_fixtures(out_dir, corpus_files, cfg=None, force=False):
     """Build ``mbart.cc25/`` and ``xlmr.base/`` tiny fixtures under ``out_dir`` (cached).
 
-    Returns the settings dict; rebuilds only when the corpus or the settings changed.
+    Returns the settings dict (plus ``pretrain_seconds`` of each pretrained model); rebuilds
+    only when the corpus or the settings changed.
     """
     cfg = cfg or TinyModelConfig()
     for path in corpus_files:
@@ -263,8 +319,9 @@ def build_fixtures(out_dir, corpus_files, cfg=None, force=False):
     sidecar = os.path.join(out_dir, "fixtures.json")
     if not force and os.path.isfile(sidecar):
         with open(sidecar) as f:
-            if json.load(f) == settings:
-                return settings
+            cached = json.load(f)
+        if {k: v for k, v in cached.items() if k != "pretrain_seconds"} == settings:
+            return cached
     parent = os.path.dirname(os.path.abspath(out_dir))
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=".fixtures-", dir=parent)
@@ -273,17 +330,23 @@ def build_fixtures(out_dir, corpus_files, cfg=None, force=False):
         dict_path = os.path.join(tmp, "dict.txt")
         train_sentencepiece(corpus_files, spm_model, cfg.vocab_size)
         write_fairseq_dictionary(spm_model, corpus_files, dict_path)
-        mbart_state = None
-        if cfg.pretrain_updates > 0:
-            work = tempfile.mkdtemp(prefix="pretrain-", dir=tmp)
-            mbart_state = pretrain_mbart(work, corpus_files, spm_model, dict_path, cfg,
-                                         log=os.path.join(tmp, "pretrain_mbart.log"))
-            shutil.rmtree(work)
+        trained, seconds = {}, {}
+        for name, updates, pretrain in (("mbart", cfg.pretrain_updates, pretrain_mbart),
+                                        ("xlmr", cfg.xlmr_pretrain_updates, pretrain_xlmr)):
+            if updates > 0:
+                work, start = tempfile.mkdtemp(prefix="pretrain-", dir=tmp), time.time()
+                trained[name] = pretrain(work, corpus_files, spm_model, dict_path, cfg,
+                                         log=os.path.join(tmp, f"pretrain_{name}.log"))
+                seconds[name] = round(time.time() - start, 1)
+                shutil.rmtree(work)
         build_fixture(MBART_LAYOUT, os.path.join(tmp, "mbart.cc25"), spm_model, dict_path, cfg,
-                      state=mbart_state, num_updates=cfg.pretrain_updates)
-        build_fixture(XLMR_LAYOUT, os.path.join(tmp, "xlmr.base"), spm_model, dict_path, cfg)
+                      state=trained.get("mbart"), num_updates=cfg.pretrain_updates)
+        build_fixture(XLMR_LAYOUT, os.path.join(tmp, "xlmr.base"), spm_model, dict_path, cfg,
+                      state=trained.get("xlmr"), num_updates=cfg.xlmr_pretrain_updates)
         os.remove(spm_model)
         os.remove(dict_path)
+        if seconds:
+            settings["pretrain_seconds"] = seconds
         with open(os.path.join(tmp, "fixtures.json"), "w") as f:
             json.dump(settings, f, indent=2)
         if os.path.isdir(out_dir):
@@ -294,3 +357,38 @@ def build_fixtures(out_dir, corpus_files, cfg=None, force=False):
         shutil.rmtree(tmp, ignore_errors=True)
     logger.info("built tiny mbart.cc25 and xlmr.base fixtures in %s", out_dir)
     return settings
+
+
+def masked_lm_accuracy(hub, lines, mask_prob=0.15, seed=0, batch_size=32):
+    """Masked-token accuracy and loss of an XLM-R hub model (``XLMRModel.from_pretrained``) on text.
+
+    In each line ``mask_prob`` of the non-special tokens (at least one) are replaced by
+    ``<mask>`` with a fixed seed; returns ``{"accuracy", "loss" (mean NLL in nats), "masked"}``.
+    Runs in eval mode (no dropout; ``from_pretrained`` leaves the model in training mode).
+    """
+    from fairseq.data import data_utils
+
+    was_training = hub.model.training
+    hub.model.eval()
+    generator = torch.Generator().manual_seed(seed)
+    mask_idx = hub.task.source_dictionary.index("<mask>")
+    pad = hub.task.source_dictionary.pad()
+    correct, nll, total = 0, 0.0, 0
+    encoded = [hub.encode(line)[: hub.model.max_positions()] for line in lines if line.strip()]
+    with torch.no_grad():
+        for start in range(0, len(encoded), batch_size):
+            targets = data_utils.collate_tokens(encoded[start:start + batch_size], pad_idx=pad)
+            inner = (targets != pad) & (targets != hub.task.source_dictionary.bos()) & \
+                (targets != hub.task.source_dictionary.eos())
+            mask = inner & (torch.rand(targets.shape, generator=generator) < mask_prob)
+            first = inner.float().argmax(dim=1)  # lines with no masked token get their first one
+            mask[torch.arange(len(targets)), first] |= ~mask.any(dim=1) & inner.any(dim=1)
+            logits = hub.model(targets.masked_fill(mask, mask_idx), masked_tokens=mask)[0].float()
+            gold = targets[mask]
+            correct += (logits.argmax(dim=-1) == gold).sum().item()
+            nll += torch.nn.functional.cross_entropy(logits, gold, reduction="sum").item()
+            total += gold.numel()
+    hub.model.train(was_training)
+    if total == 0:
+        raise ValueError("no tokens to mask: pass non-empty lines")
+    return {"accuracy": correct / total, "loss": nll / total, "masked": total}

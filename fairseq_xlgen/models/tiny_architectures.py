@@ -30,9 +30,10 @@ def mbart_tiny_architecture(args):
 
 @register_model_architecture("roberta", "xlmr_tiny")
 def xlmr_tiny_architecture(args):
-    _set_default(args, "encoder_embed_dim", _TINY.embed_dim)
-    _set_default(args, "encoder_ffn_embed_dim", _TINY.ffn_dim)
-    _set_default(args, "encoder_layers", _TINY.layers)
-    _set_default(args, "encoder_attention_heads", _TINY.heads)
+    """The default XLM-R fixture's sizes (``TinyModelConfig.xlmr_*``)."""
+    _set_default(args, "encoder_embed_dim", _TINY.xlmr_embed_dim)
+    _set_default(args, "encoder_ffn_embed_dim", _TINY.xlmr_ffn_dim)
+    _set_default(args, "encoder_layers", _TINY.xlmr_layers)
+    _set_default(args, "encoder_attention_heads", _TINY.xlmr_heads)
     _set_default(args, "max_positions", _TINY.max_positions)
     roberta_base_architecture(args)

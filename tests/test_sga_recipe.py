@@ -1,0 +1,86 @@
+"""SGA end to end on the tiny XLM-R fixture: data_prep → fairseq-train → fairseq-generate (paper 003)."""
+import os
+import re
+
+import pytest
+import torch
+
+from conftest import REPO, run_tool, train_inner_logs
+
+PAIRS = ("de_DE-en_XX", "ru_RU-en_XX", "zh_CN-en_XX")
+
+
+@pytest.fixture(scope="module")
+def sga_bin(benchmark_dir, pretrained_dir, tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("sga") / "data")
+    run_tool("bash", os.path.join(REPO, "data_prep", "prepare_sga.sh"),
+             os.path.join(benchmark_dir, "tasks", "translation"), os.path.join(pretrained_dir, "xlmr.base"), out, *PAIRS)
+    return out
+
+
+def train_args(data, pretrained_dir, save_dir, max_update, lang_pairs="de_DE-en_XX,ru_RU-en_XX", extra=()):
+    return [
+        data, "--user-dir", os.path.join(REPO, "fairseq_xlgen"), "--task", "sga_translation",
+        "--lang-pairs", lang_pairs, "--source-lang", "de_DE", "--target-lang", "en_XX",
+        "--arch", "xlmr_sga_tiny", "--pretrained-xlmr-checkpoint", os.path.join(pretrained_dir, "xlmr.base"),
+        "--prompt-length", "8", "--criterion", "sga_ctc", "--optimizer", "adam", "--adam-betas", "(0.9, 0.98)",
+        "--lr", "2e-2", "--lr-scheduler", "inverse_sqrt", "--warmup-updates", "5", "--max-tokens", "1024",
+        "--max-update", str(max_update), "--save-dir", save_dir, "--no-epoch-checkpoints", "--log-format", "json",
+        "--log-interval", "1", "--seed", "3", "--num-workers", "0", "--disable-validation", *extra,
+    ]
+
+
+def generate(data, checkpoint, src, max_iter=3, extra=()):
+    return run_tool("fairseq-generate", data, "--user-dir", os.path.join(REPO, "fairseq_xlgen"),
+                    "--task", "sga_translation", "--source-lang", src, "--target-lang", "en_XX",
+                    "--path", checkpoint, "--gen-subset", "test", "--iter-decode-max-iter", str(max_iter),
+                    "--print-step", "--max-tokens", "4096", *extra)
+
+
+def _expected_trainable(pretrained_dir, prompt_length=8, units=3):
+    args = torch.load(os.path.join(pretrained_dir, "xlmr.base", "model.pt"), weights_only=False)["args"]
+    layers, dim = args.encoder_layers, args.encoder_embed_dim
+    return units * 2 * layers * prompt_length * dim + 2 * dim * dim
+
+
+@pytest.mark.slow
+def test_train_then_generate_with_shared_prompts(sga_bin, pretrained_dir, tmp_path):
+    save = str(tmp_path / "ckpt")
+    out = run_tool("fairseq-train", *train_args(sga_bin, pretrained_dir, save, max_update=20))
+    assert f"(num. trained: {_expected_trainable(pretrained_dir):,})" in out  # fairseq's own count of the optimizer's share
+    losses = [r["loss"] for r in train_inner_logs(out)]
+    assert len(losses) == 20 and sum(losses[-5:]) < sum(losses[:5])
+    assert all("ctc_too_long" in r for r in train_inner_logs(out))
+    checkpoint = os.path.join(save, "checkpoint_last.pt")
+    assert set(torch.load(checkpoint, weights_only=False)["model"]) == {
+        "backbone_sha256", "project_key.weight", "project_value.weight"} | {
+        f"prompts.{u}_{k}" for u in ("semantic", "alignment", "denoising") for k in ("key", "value")}
+    outputs = {}
+    for src in ("de_DE", "zh_CN"):  # zh_CN→en_XX was never trained: zero-shot through the shared prompts
+        outputs[src] = text = generate(sga_bin, checkpoint, src, max_iter=3)
+        hypos = re.findall(r"^H-(\d+)\t", text, flags=re.M)
+        steps = [int(s) for s in re.findall(r"^I-\d+\t(\d+)$", text, flags=re.M)]
+        assert len(hypos) == 50 and len(steps) == 50 and all(0 <= s <= 3 for s in steps)
+        assert "<mask>" not in "".join(re.findall(r"^H-\d+\t\S+\t(.*)$", text, flags=re.M))  # blanks collapsed
+    batch1 = generate(sga_bin, checkpoint, "de_DE", max_iter=3, extra=("--batch-size", "1"))
+    hyp = lambda text: sorted(re.findall(r"^H-(\d+)\t\S+\t(.*)$", text, flags=re.M))  # noqa: E731 (tokens, not scores)
+    assert hyp(batch1) == hyp(outputs["de_DE"])
+
+
+@pytest.mark.slow
+def test_resume_gives_the_losses_of_an_uninterrupted_run(sga_bin, pretrained_dir, tmp_path):
+    straight = train_inner_logs(run_tool("fairseq-train", *train_args(sga_bin, pretrained_dir, str(tmp_path / "a"), 6)))
+    run_tool("fairseq-train", *train_args(sga_bin, pretrained_dir, str(tmp_path / "b"), 3))
+    resumed = train_inner_logs(run_tool("fairseq-train", *train_args(sga_bin, pretrained_dir, str(tmp_path / "b"), 6)))
+    assert [r["num_updates"] for r in resumed] == [4, 5, 6]
+    assert [r["loss"] for r in resumed] == [r["loss"] for r in straight[3:]]
+
+
+def test_prepare_sga_rejects_a_missing_pair_in_one_line(benchmark_dir, tmp_path):
+    import subprocess
+
+    proc = subprocess.run(["bash", os.path.join(REPO, "data_prep", "prepare_sga.sh"),
+                           os.path.join(benchmark_dir, "tasks", "translation"), str(tmp_path / "xlmr"),
+                           str(tmp_path / "out"), "de_DE-en_XX", "xx_XX-en_XX"], capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "xx_XX-en_XX: missing" in proc.stderr
+    assert not (tmp_path / "out").exists()  # checked before any work

@@ -1,0 +1,125 @@
+"""``xlmr_transformer``: the AR baseline of SGA (XLM-R-initialised encoder + decoder of the same size)."""
+import os
+import shutil
+
+import pytest
+import torch
+
+from conftest import REPO, run_tool, train_inner_logs
+from fairseq_xlgen.pretrained import XLMR_LAYOUT, load_pretrained
+
+LINES = ["the house is red .", "Это дом .", "我们今天在公园散步。"]
+
+
+def _build(data_dir, arch, extra=()):
+    from fairseq import options, tasks
+
+    args = options.parse_args_and_arch(options.get_training_parser(), [
+        str(data_dir), "--user-dir", os.path.join(REPO, "fairseq_xlgen"), "--task", "translation",
+        "--source-lang", "en_XX", "--target-lang", "de_DE", "--arch", arch, *extra])
+    task = tasks.setup_task(args)
+    return task.build_model(args), args
+
+
+def _dict_dir(tmp_path, dict_txt):
+    """A data directory with only the translation task's dictionaries (enough to build the model)."""
+    for lang in ("en_XX", "de_DE"):
+        shutil.copyfile(dict_txt, tmp_path / f"dict.{lang}.txt")
+    return tmp_path
+
+
+def test_encoder_output_equals_xlmr_encoder_output(pretrained_dir, tmp_path):
+    xlmr_dir = os.path.join(pretrained_dir, "xlmr.base")
+    data = _dict_dir(tmp_path, os.path.join(xlmr_dir, "dict.txt"))
+    model, _ = _build(data, "xlmr_transformer_tiny", ["--pretrained-xlmr-checkpoint", xlmr_dir])
+    hub = load_pretrained(xlmr_dir, XLMR_LAYOUT)
+    model.eval(), hub.model.eval()
+    from fairseq.data import data_utils
+
+    # Latin, Cyrillic and unspaced Chinese lines, left-padded as the translation task batches them
+    tokens = [hub.encode(line) for line in LINES]
+    src = data_utils.collate_tokens(tokens, pad_idx=hub.task.source_dictionary.pad(), left_pad=True)
+    with torch.no_grad():
+        ours = model.encoder(src, src_lengths=torch.tensor([len(t) for t in tokens]))["encoder_out"][0]
+        xlmr = hub.model(src, features_only=True)[0]
+    assert src.eq(hub.task.source_dictionary.pad()).any()
+    assert torch.equal(ours.transpose(0, 1), xlmr)
+    # one embedding matrix: encoder input, decoder input, output projection; <mask> row dropped
+    assert model.decoder.embed_tokens.weight is model.encoder.embed_tokens.weight
+    assert model.decoder.output_projection.weight is model.encoder.embed_tokens.weight
+    xlmr_embed = hub.model.encoder.sentence_encoder.embed_tokens.weight
+    assert torch.equal(model.encoder.embed_tokens.weight, xlmr_embed[:-1])
+    assert len(hub.task.source_dictionary) == len(model.encoder.dictionary) + 1
+    # the decoder mirrors the encoder's depth and width
+    assert len(model.decoder.layers) == len(model.encoder.layers) == hub.cfg.model.encoder_layers
+
+
+def _xlmr_dictionary_dir(tmp_path):
+    """dict.txt with XLM-R's 250,001 translation-task entries (4 specials + 249,997 pieces; no <mask>)."""
+    path = tmp_path / "dict.txt"
+    path.write_text("".join(f"p{i} 1\n" for i in range(250001 - 4)), encoding="utf-8")
+    return _dict_dir(tmp_path, path)
+
+
+@pytest.mark.parametrize("arch, layers, d, ffn, expected", [
+    ("xlmr_transformer_base", 12, 768, 3072, 391_269_120),
+    ("xlmr_transformer_large", 24, 1024, 4096, 962_487_296),
+])
+def test_parameter_count_of_full_size_configs(tmp_path, arch, layers, d, ffn, expected):
+    """Paper 003 Table 1: AT initialization has 390M (base) and 960M (large) parameters."""
+    data = _xlmr_dictionary_dir(tmp_path)
+    with torch.device("meta"):
+        model, _ = _build(data, arch)
+    counted = sum(p.numel() for p in model.parameters())  # shared embedding counted once
+    attention, ffn_block, norm = 4 * (d * d + d), d * ffn + ffn + ffn * d + d, 2 * d
+    positions = (512 + 2) * d  # learned positions offset by padding_idx + 1
+    encoder = positions + norm + layers * (attention + ffn_block + 2 * norm)
+    decoder = positions + norm + layers * (2 * attention + ffn_block + 3 * norm)
+    assert counted == 250001 * d + encoder + decoder == expected
+
+
+def test_checkpoint_errors(pretrained_dir, tmp_path):
+    xlmr_dir = os.path.join(pretrained_dir, "xlmr.base")
+    data = _dict_dir(tmp_path, os.path.join(xlmr_dir, "dict.txt"))
+    missing = str(tmp_path / "nowhere")
+    with pytest.raises(ValueError, match=r"--pretrained-xlmr-checkpoint .*nowhere: no such file or directory"):
+        _build(data, "xlmr_transformer_tiny", ["--pretrained-xlmr-checkpoint", missing])
+    with pytest.raises(ValueError, match=r"has encoder_layers=2 but the model has --encoder-layers 3"):
+        _build(data, "xlmr_transformer_tiny", ["--pretrained-xlmr-checkpoint", xlmr_dir, "--encoder-layers", "3"])
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "dict.txt").write_text("a 1\nb 1\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"the data's dictionary \(6 entries\) is not the checkpoint's dict.txt"):
+        _build(_dict_dir(other, other / "dict.txt"), "xlmr_transformer_tiny",
+               ["--pretrained-xlmr-checkpoint", os.path.join(xlmr_dir, "model.pt")])
+
+
+@pytest.mark.slow
+def test_train_then_beam_search(benchmark_dir, pretrained_dir, tmp_path):
+    xlmr_dir = os.path.join(pretrained_dir, "xlmr.base")
+    data = str(tmp_path / "bin")
+    run_tool("bash", os.path.join(REPO, "data_prep", "prepare_translation.sh"),
+             os.path.join(benchmark_dir, "tasks", "translation", "en_XX-de_DE"), "en_XX", "de_DE", xlmr_dir, data)
+    save = str(tmp_path / "ckpt")
+    user_dir = os.path.join(REPO, "fairseq_xlgen")
+    out = run_tool(
+        "fairseq-train", data, "--user-dir", user_dir, "--task", "translation", "-s", "en_XX", "-t", "de_DE",
+        "--arch", "xlmr_transformer_tiny", "--pretrained-xlmr-checkpoint", xlmr_dir,
+        "--criterion", "label_smoothed_cross_entropy", "--label-smoothing", "0.1",
+        "--optimizer", "adam", "--adam-betas", "(0.9, 0.98)", "--lr", "2e-3", "--lr-scheduler", "inverse_sqrt",
+        "--warmup-updates", "3", "--max-tokens", "1024", "--max-update", "12", "--seed", "2",
+        "--save-dir", save, "--no-epoch-checkpoints", "--disable-validation", "--num-workers", "0",
+        "--log-format", "json", "--log-interval", "1")
+    assert "encoder and shared embeddings initialised from XLM-R" in out
+    losses = [r["loss"] for r in train_inner_logs(out)]
+    assert len(losses) == 12
+    assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3 - 0.3
+    generate = ["fairseq-generate", data, "--user-dir", user_dir, "--task", "translation", "-s", "en_XX",
+                "-t", "de_DE", "--path", os.path.join(save, "checkpoint_last.pt"), "--gen-subset", "test",
+                "--beam", "4", "--max-len-b", "20", "--batch-size", "16", "--remove-bpe", "sentencepiece"]
+    hyps = [line for line in run_tool(*generate).splitlines() if line.startswith("H-")]
+    with open(os.path.join(benchmark_dir, "tasks", "translation", "en_XX-de_DE", "test.de_DE"), encoding="utf-8") as f:
+        assert len(hyps) == sum(1 for _ in f)
+    # the trained weights come from the checkpoint: decoding without the XLM-R files gives the same output
+    without = run_tool(*generate, "--model-overrides", "{'pretrained_xlmr_checkpoint': None}")
+    assert [line for line in without.splitlines() if line.startswith("H-")] == hyps
