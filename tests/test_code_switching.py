@@ -16,7 +16,9 @@ from fairseq_xlgen.data.code_switching import (
 from fairseq_xlgen.lexicon.switch_units import group_units, is_insertable, is_unspaced, unit_starts, units_line
 
 W = "\u2581"
-TATOEBA = "/work/shared/data/tatoeba-en-zh/en-zh.tsv.gz"
+# shared/ lies beside the repository (in CI too); real en-zh pairs, CC-BY (see its README)
+TATOEBA = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                       "shared", "data", "tatoeba-en-zh", "en-zh.tsv.gz")
 
 
 @pytest.fixture
