@@ -13,13 +13,9 @@ import argparse
 import json
 import os
 
-import torch
-
-from fairseq_xlgen.analysis.encoder_states import mbart_source_tokens
-from fairseq_xlgen.cli.spm_encode import load_model as load_sentencepiece
+from fairseq_xlgen.cli.language_components import Estimator
 from fairseq_xlgen.data.language_components_file import load_components
-from fairseq_xlgen.modules.language_components import REMOVAL_MODES, remove_language_component, sentence_token_mask
-from fairseq_xlgen.pretrained import MBART_LAYOUT, load_pretrained
+from fairseq_xlgen.modules.language_components import REMOVAL_MODES, remove_language_component
 
 
 def main(argv=None):
@@ -43,23 +39,16 @@ def main(argv=None):
         if not os.path.exists(args.components):
             language_components.estimate(language_components.parse_args(
                 ["--model-dir", args.model_dir, "--out", args.components, "--no-progress", "--text", *args.text]))
-    hub = load_pretrained(args.model_dir, MBART_LAYOUT)
-    model, dictionary = hub.model, hub.task.source_dictionary
-    model.eval()
-    sp = load_sentencepiece(os.path.join(args.model_dir, MBART_LAYOUT.spm_file))
+    estimator = Estimator(args.model_dir)
     payload = load_components(args.components)
     rows = []
     for item in args.text:
         lang, _, path = item.partition("=")
         with open(path, encoding="utf-8") as f:
             lines = [line.strip() for line in f if line.strip()][: args.max_sentences]
-        tokens = mbart_source_tokens([" ".join(sp.encode(line, out_type=str)) for line in lines], dictionary, lang, 256)
-        batch = torch.nn.utils.rnn.pad_sequence(tokens, batch_first=True, padding_value=dictionary.pad())
-        with torch.no_grad():
-            e = model.encoder(batch, src_lengths=batch.ne(dictionary.pad()).sum(1))["encoder_out"][0].float()
-        specials = torch.tensor([dictionary.bos(), dictionary.eos(), dictionary.pad(), dictionary.index(f"[{lang}]")])
-        mask = sentence_token_mask(batch, specials)
-        c = payload["languages"][lang]["components"].unsqueeze(0).expand(len(batch), -1, -1)
+        e, mask = estimator.encode(lines, lang)
+        batch_size = e.shape[1]
+        c = payload["languages"][lang]["components"].unsqueeze(0).expand(batch_size, -1, -1)
         token_norms = e.norm(dim=-1).t()[mask]
         for mode in REMOVAL_MODES:
             _, removed = remove_language_component(e, mask, c, mode)

@@ -12,6 +12,8 @@ from typing import Callable, Hashable, Iterable, List, Mapping, Optional, Sequen
 import torch
 from scipy import stats
 
+from fairseq_xlgen.modules.language_components import mean_pool as masked_mean
+
 
 def _batch_first_fp32(states: torch.Tensor, padding_mask: Optional[torch.Tensor], batch_first: bool) -> torch.Tensor:
     if states.dim() != 3:
@@ -37,8 +39,7 @@ def _non_padding(states: torch.Tensor, padding_mask: Optional[torch.Tensor]) -> 
 def mean_pool(states: torch.Tensor, padding_mask: Optional[torch.Tensor] = None, batch_first: bool = False) -> torch.Tensor:
     """Mean of the non-padding token states, ``[B, C]`` fp32 (paper 002 §4 footnote 2)."""
     states = _batch_first_fp32(states, padding_mask, batch_first)
-    keep = _non_padding(states, padding_mask).unsqueeze(-1).float()
-    return (states * keep).sum(dim=1) / keep.sum(dim=1)
+    return masked_mean(states.transpose(0, 1), _non_padding(states, padding_mask))
 
 
 def last_token(states: torch.Tensor, padding_mask: Optional[torch.Tensor] = None, batch_first: bool = False) -> torch.Tensor:

@@ -25,7 +25,8 @@ from fairseq_xlgen.data.language_components_file import encoder_fingerprint, sav
 from fairseq_xlgen.file_io import (InputError, InputFileError, atomic_path, exit_on_input_error, file_sha256,
                                    require_file)
 from fairseq_xlgen.lexicon.embeddings_io import iter_decoded_lines
-from fairseq_xlgen.modules.language_components import GramAccumulator, mean_pool, sentence_token_mask
+from fairseq_xlgen.modules.language_components import (GramAccumulator, mean_pool, sentence_token_mask,
+                                                       special_token_ids)
 from fairseq_xlgen.pretrained import MBART_LAYOUT, PretrainedModelError, load_pretrained
 
 logger = logging.getLogger("xlgen-language-components")
@@ -79,38 +80,41 @@ def read_sentences(path, skip_lines, max_sentences):
 
 
 class Estimator:
-    """The encoder, tokenizer and batching of one run; ``sentence_vectors`` pools one batch."""
+    """A pretrained mBART encoder and its tokenizer: ``encode`` gives token states, ``sentence_vectors`` ē."""
 
-    def __init__(self, args):
+    def __init__(self, model_dir, device="cpu", fp16=False, max_length=256):
         try:
-            hub = load_pretrained(args.model_dir, MBART_LAYOUT)
+            hub = load_pretrained(model_dir, MBART_LAYOUT)
         except PretrainedModelError as error:
             raise InputError(str(error)) from None
-        self.model = hub.model.to(args.device)
+        self.model = hub.model.to(device)
         self.model.eval()
-        if args.fp16:
+        if fp16:
             self.model.half()
         self.dictionary = hub.task.source_dictionary
-        self.sp = load_sentencepiece(os.path.join(args.model_dir, MBART_LAYOUT.spm_file))
-        self.max_length = args.max_length
+        self.specials = special_token_ids(self.dictionary).to(device)
+        self.sp = load_sentencepiece(os.path.join(model_dir, MBART_LAYOUT.spm_file))
+        self.max_length = max_length
         self.dim = self.model.encoder.embed_tokens.embedding_dim
 
     @torch.no_grad()
-    def sentence_vectors(self, lines, lang):
+    def encode(self, lines, lang):
+        """fp32 encoder outputs (T×B×C) of raw ``lines`` as ``x </s> [lang]`` and the B×T mask of x's tokens."""
         pieces = [" ".join(self.sp.encode(line, out_type=str)) for line in lines]
         tokens = mbart_source_tokens(pieces, self.dictionary, lang, self.max_length)
         batch = torch.nn.utils.rnn.pad_sequence(tokens, batch_first=True, padding_value=self.dictionary.pad())
-        batch = batch.to(next(self.model.parameters()).device)
+        batch = batch.to(self.specials.device)
         out = self.model.encoder(batch, src_lengths=batch.ne(self.dictionary.pad()).sum(1))
-        specials = batch.new_tensor([self.dictionary.bos(), self.dictionary.eos(), self.dictionary.pad(),
-                                     self.dictionary.index(f"[{lang}]")])
-        return mean_pool(out["encoder_out"][0].float(), sentence_token_mask(batch, specials))
+        return out["encoder_out"][0].float(), sentence_token_mask(batch, self.specials)
+
+    def sentence_vectors(self, lines, lang):
+        return mean_pool(*self.encode(lines, lang))
 
 
 def estimate(args):
     for lang, path in args.texts.items():
         require_file(path, f"text of {lang}")
-    estimator = Estimator(args)
+    estimator = Estimator(args.model_dir, args.device, args.fp16, args.max_length)
     for lang in args.texts:
         if estimator.dictionary.index(f"[{lang}]") == estimator.dictionary.unk():
             raise InputError(f"--text {lang}=...: [{lang}] is not a language of {args.model_dir}; "

@@ -40,7 +40,8 @@ from fairseq_xlgen.models.tiny_architectures import mbart_tiny_architecture
 from fairseq_xlgen.modules.fusion import LanguageFusion
 from fairseq_xlgen.modules.language_adapter import AdapterSet
 from fairseq_xlgen.modules.language_adversary import GatedCombination, LanguageClassifier
-from fairseq_xlgen.modules.language_components import REMOVAL_MODES, remove_language_component, sentence_token_mask
+from fairseq_xlgen.modules.language_components import (REMOVAL_MODES, remove_language_component, sentence_token_mask,
+                                                       special_token_ids)
 from fairseq_xlgen.modules.task_module import TaskModule
 
 logger = logging.getLogger(__name__)
@@ -124,8 +125,10 @@ class LaftEncoder(TransformerEncoderBase):
         super().__init__(TransformerConfig.from_namespace(args), dictionary, embed_tokens)
         d = args.encoder_embed_dim
         self.removal = args.laft_removal
-        self.task_module = TaskModule(args, args.task_module_layers) if self.variant in ("laft", "tm_adv") else None
-        self.register_buffer("special_token_ids", special_token_ids(dictionary), persistent=False)
+        self.task_module = None
+        if self.variant in ("laft", "tm_adv"):
+            self.task_module = TaskModule(args, args.task_module_layers)
+            self.register_buffer("special_token_ids", special_token_ids(dictionary), persistent=False)
         if self.variant == "laft":
             langs = laft_langs(args)
             self.fusion = LanguageFusion(d, args.fusion_dim)
@@ -164,10 +167,10 @@ class LaftEncoder(TransformerEncoderBase):
     def check_components_match(self, state_dict, prefix):
         """Called when loading a checkpoint without components (plain mBART): take them from the file."""
         if self.components_payload is None:
-            if self.components_path:
-                load_components(self.components_path)  # raises the one-line not-found / format error
-            raise InputError("--language-components is required when LAFT starts from a plain mBART checkpoint "
-                             "(estimate them with xlgen-language-components)")
+            if not self.components_path:
+                raise InputError("--language-components is required when LAFT starts from a plain mBART "
+                                 "checkpoint (estimate them with xlgen-language-components)")
+            self.load_components_file()  # the one-line error of a missing or malformed file
         keys = [k for k in self.state_dict() if not ADDED_KEYS.match("encoder." + k)]
         fingerprint = encoder_fingerprint({k: state_dict[prefix + k] for k in keys}, keys)
         if fingerprint != self.components_payload["encoder_fingerprint"]:
@@ -223,15 +226,6 @@ class LaftDecoder(TransformerDecoderBase):
         elif self.adapter_names is not None:  # the first decoder token is [tgt_lang], also while generating
             self.selection.rows = language_rows(prev_output_tokens[:, 0], self.language_token_ids, "target")
         return super().forward(prev_output_tokens, encoder_out, incremental_state, **kwargs)
-
-
-LANGUAGE_TAG = re.compile(r"^\[[a-z]{2,3}_[A-Z]{2}\]$")
-
-
-def special_token_ids(dictionary):
-    """BOS, EOS, padding and every language tag ``[xx_YY]``: positions that sentence pooling skips."""
-    tags = [i for i, symbol in enumerate(dictionary.symbols) if LANGUAGE_TAG.match(symbol)]
-    return torch.tensor([dictionary.bos(), dictionary.eos(), dictionary.pad(), *tags], dtype=torch.long)
 
 
 def language_token_ids(dictionary, langs):

@@ -18,6 +18,8 @@ Step 2 (removal), with e_i the encoder state of token i and ē the mean-pooled s
 
 All of it runs in float32 or wider whatever the model's dtype (``--fp16``).
 """
+import re
+
 import torch
 
 REMOVAL_MODES = ("sentence", "literal", "token")
@@ -82,3 +84,13 @@ def remove_language_component(states, pool_mask, components, mode="sentence"):
 def sentence_token_mask(tokens, special_token_ids):
     """B×T mask of a sentence's own tokens: not padding, BOS/EOS or a language tag (what ē averages)."""
     return ~torch.isin(tokens, special_token_ids)
+
+
+LANGUAGE_TAG = re.compile(r"^\[[a-z]{2,3}_[A-Z]{2}\]$")
+
+
+def special_token_ids(dictionary):
+    """BOS, EOS, padding and every language tag ``[xx_YY]`` of a fairseq dictionary: the
+    positions that :func:`sentence_token_mask` leaves out of ē."""
+    tags = [i for i, symbol in enumerate(dictionary.symbols) if LANGUAGE_TAG.match(symbol)]
+    return torch.tensor([dictionary.bos(), dictionary.eos(), dictionary.pad(), *tags], dtype=torch.long)
