@@ -10,6 +10,7 @@ from fairseq.iterative_refinement_generator import IterativeRefinementGenerator
 from omegaconf import OmegaConf
 
 from fairseq_xlgen.criterions.sga_ctc import SgaCtcCriterion
+from fairseq_xlgen.file_io import InputError
 from fairseq_xlgen.models.xlmr_sga import XlmrSgaConfig, XlmrSgaModel, xlmr_sga_base, xlmr_sga_large
 from fairseq_xlgen.modules.ctc import blank_rule_argmax
 from fairseq_xlgen.pretrained import PretrainedModelError
@@ -64,6 +65,63 @@ def test_trainable_parameter_counts_match_table_1(monkeypatch, arch, denoising, 
 def test_mask_predict_adds_only_the_length_predictor(monkeypatch):
     _, trainable = _full_size(monkeypatch, xlmr_sga_base, alignment="mask_predict")
     assert sum(trainable.values()) == 8_257_536 + 768 * 257 + 257  # Linear(d, 256 + 1 lengths)
+
+
+def test_per_language_prompts_multiply_only_the_prompts(monkeypatch):
+    """3 languages x 3 units x {K, V} x 12 layers x P=128 x d=768 = 21,233,664, plus one W_K, W_V (2 x 768²)."""
+    model, trainable = _full_size(monkeypatch, xlmr_sga_base, prompt_languages="de_DE,ru_RU,zh_CN")
+    assert sum(trainable.values()) == 21_233_664 + 1_179_648 == 22_413_312
+    assert model.prompts["semantic_key"].shape == (3, 12, 128, 768)
+
+
+def _mixed_language_loss(model, d, src_langs):
+    sample = _sample(d)
+    sample["net_input"]["src_lang"] = src_langs
+    return SgaCtcCriterion(_task(d), 0.1, 0.1)(model, sample)[0]
+
+
+def test_each_sample_trains_only_its_own_languages_prompts():
+    d = xlmr_dictionary()
+    model = build(d, seed=2, prompt_languages="ru_RU,zh_CN,de_DE").train()
+    for src_langs, used in ((["ru_RU", "ru_RU"], {0}), (["zh_CN", "ru_RU"], {0, 1}), (["zh_CN", "zh_CN"], {1})):
+        model.zero_grad()
+        _mixed_language_loss(model, d, src_langs).backward()
+        for name, p in model.prompts.items():
+            touched = {i for i in range(3) if p.grad[i].abs().sum() > 0}
+            assert touched == used, (name, src_langs)
+        assert model.project_key.weight.grad.abs().sum() > 0  # W_K/W_V stay shared
+    with pytest.raises(InputError, match=r"--source-lang kk_KZ: no prompts of its own \(--prompt-languages ru_RU,"):
+        _mixed_language_loss(model, d, ["kk_KZ", "ru_RU"])
+    with pytest.raises(InputError, match="names no source language"):
+        _mixed_language_loss(model, d, None)
+
+
+def test_a_row_decodes_with_its_own_languages_prompts():
+    d = xlmr_dictionary()
+    model = build(d, seed=2, prompt_languages="ru_RU,zh_CN").eval()
+    src = _sources(d)[:2]
+
+    def logits(src_langs):
+        with torch.no_grad():
+            encoder_out = model.encode(src, src_langs)
+            return model.unit_logits("alignment", model.alignment_canvas(encoder_out)[0], encoder_out)
+
+    ru, zh, mixed = logits(["ru_RU"] * 2), logits(["zh_CN"] * 2), logits(["zh_CN", "ru_RU"])
+    assert not torch.allclose(ru, zh, atol=1e-3)
+    assert torch.allclose(mixed[0], zh[0], atol=1e-5) and torch.allclose(mixed[1], ru[1], atol=1e-5)
+    task = SgaTranslationTask(types.SimpleNamespace(), d, d)
+
+    def decode(rows, src_langs):  # fairseq-generate's path: task.inference_step with the batch's src_lang
+        tokens = [src[i][src[i].ne(d.pad())] for i in rows]
+        batch = torch.nn.utils.rnn.pad_sequence(tokens, batch_first=True, padding_value=d.pad())
+        sample = {"net_input": {"src_tokens": batch, "src_lengths": batch.ne(d.pad()).sum(1), "src_lang": src_langs}}
+        return [h[0]["tokens"].tolist() for h in task.inference_step(_generator(d, 2), [model], sample)]
+
+    assert decode([0, 1], ["zh_CN", "ru_RU"]) == decode([0], ["zh_CN"]) + decode([1], ["ru_RU"])
+    with torch.no_grad():  # the same prompts in both sets: the language no longer matters
+        for p in model.prompts.values():
+            p[1] = p[0]
+    assert torch.allclose(logits(["ru_RU"] * 2), logits(["zh_CN"] * 2), atol=1e-5)
 
 
 def _sample(dictionary):

@@ -5,7 +5,7 @@ import re
 import pytest
 import torch
 
-from conftest import REPO, run_tool, train_inner_logs
+from conftest import REPO, run_tool, tool_env, train_inner_logs
 
 PAIRS = ("de_DE-en_XX", "ru_RU-en_XX", "zh_CN-en_XX")
 
@@ -30,17 +30,20 @@ def train_args(data, pretrained_dir, save_dir, max_update, lang_pairs="de_DE-en_
     ]
 
 
+def generate_args(data, checkpoint, src, max_iter=3, extra=()):
+    return [data, "--user-dir", os.path.join(REPO, "fairseq_xlgen"), "--task", "sga_translation",
+            "--source-lang", src, "--target-lang", "en_XX", "--path", checkpoint, "--gen-subset", "test",
+            "--iter-decode-max-iter", str(max_iter), "--print-step", "--max-tokens", "4096", *extra]
+
+
 def generate(data, checkpoint, src, max_iter=3, extra=()):
-    return run_tool("fairseq-generate", data, "--user-dir", os.path.join(REPO, "fairseq_xlgen"),
-                    "--task", "sga_translation", "--source-lang", src, "--target-lang", "en_XX",
-                    "--path", checkpoint, "--gen-subset", "test", "--iter-decode-max-iter", str(max_iter),
-                    "--print-step", "--max-tokens", "4096", *extra)
+    return run_tool("fairseq-generate", *generate_args(data, checkpoint, src, max_iter, extra))
 
 
-def _expected_trainable(pretrained_dir, prompt_length=8, units=3):
+def _expected_trainable(pretrained_dir, prompt_length=8, units=3, languages=1):
     args = torch.load(os.path.join(pretrained_dir, "xlmr.base", "model.pt"), weights_only=False)["args"]
     layers, dim = args.encoder_layers, args.encoder_embed_dim
-    return units * 2 * layers * prompt_length * dim + 2 * dim * dim
+    return languages * units * 2 * layers * prompt_length * dim + 2 * dim * dim
 
 
 @pytest.mark.slow
@@ -74,6 +77,55 @@ def test_resume_gives_the_losses_of_an_uninterrupted_run(sga_bin, pretrained_dir
     resumed = train_inner_logs(run_tool("fairseq-train", *train_args(sga_bin, pretrained_dir, str(tmp_path / "b"), 6)))
     assert [r["num_updates"] for r in resumed] == [4, 5, 6]
     assert [r["loss"] for r in resumed] == [r["loss"] for r in straight[3:]]
+
+
+def test_mixed_batches_name_each_rows_source_language_on_ru_and_zh(sga_bin):
+    """Batches of --lang-pairs ru_RU-en_XX,zh_CN-en_XX mix both; every row's ``src_lang`` is its own."""
+    from fairseq import options, tasks
+    from fairseq.data import data_utils
+
+    args = options.parse_args_and_arch(options.get_training_parser(), [
+        sga_bin, "--user-dir", os.path.join(REPO, "fairseq_xlgen"), "--task", "sga_translation",
+        "--lang-pairs", "ru_RU-en_XX,zh_CN-en_XX", "--arch", "xlmr_sga_tiny"])
+    task = tasks.setup_task(args)
+    task.load_dataset("train")
+    dataset = task.dataset("train")
+    by_language = {d.language: d for d in dataset.datasets}
+    assert sorted(by_language) == ["ru_RU", "zh_CN"]
+    pad = task.source_dictionary.pad()
+    mixed = 0
+    for indices in data_utils.batch_by_size(dataset.ordered_indices(), dataset.num_tokens, max_tokens=600):
+        batch = dataset.collater([dataset[i] for i in indices])  # the batches fairseq's iterator collates
+        langs = batch["net_input"]["src_lang"]
+        for row, (lang, index) in enumerate(zip(langs, batch["id"].tolist())):
+            tokens = batch["net_input"]["src_tokens"][row]
+            assert torch.equal(tokens[tokens.ne(pad)], by_language[lang][index]["source"])
+        mixed += len(set(langs)) == 2
+    assert mixed > 0
+    zh, ru = (task.source_dictionary.string(by_language[lang][0]["source"][1:-1], "sentencepiece")
+              for lang in ("zh_CN", "ru_RU"))
+    assert re.search(r"[\u4e00-\u9fff]", zh) and " " not in zh.strip() and re.search(r"[\u0400-\u04ff]", ru)
+
+
+@pytest.mark.slow
+def test_per_language_prompts_train_and_decode_ru_and_zh(sga_bin, pretrained_dir, tmp_path):
+    """--prompt-languages ru_RU,zh_CN: two prompt sets trained, each language decodes, de_DE (none) fails in one line."""
+    import subprocess
+
+    save = str(tmp_path / "ckpt")
+    extra = ("--prompt-languages", "ru_RU,zh_CN", "--source-lang", "ru_RU")
+    out = run_tool("fairseq-train", *train_args(sga_bin, pretrained_dir, save, 6, "ru_RU-en_XX,zh_CN-en_XX", extra))
+    assert f"(num. trained: {_expected_trainable(pretrained_dir, languages=2):,})" in out
+    assert len(train_inner_logs(out)) == 6
+    checkpoint = os.path.join(save, "checkpoint_last.pt")
+    prompts = torch.load(checkpoint, weights_only=False)["model"]["prompts.alignment_key"]
+    assert prompts.shape[0] == 2 and not torch.equal(prompts[0], prompts[1])
+    for src in ("ru_RU", "zh_CN"):
+        assert len(re.findall(r"^H-\d+\t", generate(sga_bin, checkpoint, src), flags=re.M)) == 50
+    proc = subprocess.run(["fairseq-generate", *generate_args(sga_bin, checkpoint, "de_DE")],
+                          capture_output=True, text=True, env=tool_env())
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr  # inside fairseq's tools Python exits with 1
+    assert "no prompts for source language(s) de_DE" in proc.stderr.strip().splitlines()[-1]
 
 
 def test_prepare_sga_rejects_a_missing_pair_in_one_line(benchmark_dir, tmp_path):

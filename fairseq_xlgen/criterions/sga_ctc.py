@@ -49,7 +49,8 @@ class SgaCtcCriterion(FairseqCriterion):
 
     def forward(self, model, sample, reduce=True):
         net_input = sample["net_input"]
-        out = model(net_input["src_tokens"], net_input["src_lengths"], target=sample["target"], sample_ids=sample["id"])
+        out = model(net_input["src_tokens"], net_input["src_lengths"], target=sample["target"], sample_ids=sample["id"],
+                    src_langs=net_input.get("src_lang"))
         targets, lengths = self.targets(sample["target"])
         logging_output = {"nsentences": sample["target"].size(0), "ntokens": int(lengths.sum())}
         if "alignment" in out:

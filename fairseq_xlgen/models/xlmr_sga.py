@@ -19,6 +19,11 @@ During decoding the canvas travels in ``DecoderOut.history[-1]``, while ``output
 holds the collapsed sentence ``<s> y </s>`` that fairseq's ``IterativeRefinementGenerator``
 compares across passes for its adaptive (fixed-point) stop.
 
+**Prompt sharing** (§5.4): one prompt set serves every source language (default), so an
+unseen source language decodes zero-shot; ``--prompt-languages de_DE,ru_RU`` instead gives each
+listed source language its own prompts of every unit, chosen per sample from the batch's
+``src_lang`` (W_K/W_V stay shared).
+
 The CTC blank is ``<mask>`` (never a target piece). Output distributions exclude ``<s>``,
 ``</s>`` and ``<pad>``; Mask-Predict also excludes ``<mask>``.
 
@@ -28,6 +33,7 @@ the backbone is reloaded from ``--pretrained-xlmr-checkpoint`` (saved in the che
 config; override with ``--model-overrides``) and loading stops with a one-line error when the
 file is missing or its sha256 differs.
 """
+import contextlib
 import logging
 import os
 from argparse import Namespace
@@ -43,7 +49,7 @@ from fairseq.iterative_refinement_generator import DecoderOut
 from fairseq.models import BaseFairseqModel, register_model, register_model_architecture
 from omegaconf import II, open_dict
 
-from fairseq_xlgen.file_io import file_sha256
+from fairseq_xlgen.file_io import InputError, file_sha256
 from fairseq_xlgen.modules.ctc import blank_rule_argmax, ctc_collapse, pack_tokens
 from fairseq_xlgen.modules.prefix_attention import Prefix, PrefixInjector, concat_prefixes, prompt_prefix
 from fairseq_xlgen.modules.sga_noise import corrupt_batch, noise_rng
@@ -70,6 +76,11 @@ class XlmrSgaConfig(FairseqDataclass):
     mask_predict_iterations: int = field(default=4, metadata={"help": "Mask-Predict iterations of decoding step 0"})
     max_target_length: int = field(default=256, metadata={"help": "Mask-Predict: lengths predicted in [0, this]"})
     prompt_init_std: float = field(default=0.02, metadata={"help": "std of the prompts' normal initialization"})
+    prompt_languages: str = field(default="", metadata={
+        "help": "per-language prompts: comma-separated source languages, each with its own prompts of every unit "
+                "(W_K/W_V stay shared); a sample uses its source language's, a language not listed is an error; "
+                "empty (default): one prompt set for all directions (§5.4), so unseen source languages decode "
+                "zero-shot"})
     encoder_layers: Optional[int] = field(default=None, metadata={"help": "random-init backbone: layers"})
     encoder_embed_dim: Optional[int] = field(default=None, metadata={"help": "random-init backbone: d"})
     encoder_ffn_embed_dim: Optional[int] = field(default=None, metadata={"help": "random-init backbone: FFN dim"})
@@ -100,6 +111,11 @@ def load_backbone(path, dictionary):
                                    f"the data's ({len(dictionary)}); binarize with the model's dict.txt "
                                    "(data_prep/prepare_sga.sh)")
     return hub.model, model_file
+
+
+def prompt_languages(cfg):
+    """The source languages of ``--prompt-languages`` in order (prompt set i = language i); [] when shared."""
+    return [lang for lang in cfg.prompt_languages.split(",") if lang]
 
 
 def _sizes_namespace(cfg):
@@ -135,9 +151,12 @@ class XlmrSgaModel(BaseFairseqModel):
         encoder = xlmr.encoder.sentence_encoder
         layers, dim = len(encoder.layers), encoder.embed_tokens.embedding_dim
         self.units = UNITS[:2] if cfg.no_denoising else UNITS
+        self.prompt_languages = prompt_languages(cfg)
+        sets = (len(self.prompt_languages),) if self.prompt_languages else ()  # per language: sets x L x P x d
         self.prompts = nn.ParameterDict({
-            f"{unit}_{kind}": nn.Parameter(torch.randn(layers, cfg.prompt_length, dim) * cfg.prompt_init_std)
+            f"{unit}_{kind}": nn.Parameter(torch.randn(*sets, layers, cfg.prompt_length, dim) * cfg.prompt_init_std)
             for unit in self.units for kind in ("key", "value")})
+        self._decoding_languages = None
         self.project_key = nn.Linear(dim, dim, bias=False)  # W_K (Eq. 2), shared by all layers
         self.project_value = nn.Linear(dim, dim, bias=False)  # W_V
         self.length_predictor = nn.Linear(dim, cfg.max_target_length + 1) if cfg.alignment == "mask_predict" else None
@@ -161,6 +180,13 @@ class XlmrSgaModel(BaseFairseqModel):
     @classmethod
     def build_model(cls, cfg, task):
         dictionary = task.target_dictionary
+        languages = set(prompt_languages(cfg))
+        if languages and hasattr(task, "parse_pairs"):  # sga_translation: fail before any work
+            needed = {src for src, _ in task.parse_pairs(task.cfg.lang_pairs)} | {task.cfg.source_lang}
+            if needed - languages:
+                raise InputError(f"--prompt-languages {cfg.prompt_languages}: no prompts for source language(s) "
+                                 f"{','.join(sorted(needed - languages))} of --lang-pairs/--source-lang; list each, "
+                                 "or leave it empty for one shared prompt set (which decodes unseen languages)")
         if cfg.pretrained_xlmr_checkpoint:
             with open_dict(cfg):  # saved checkpoints name the backbone by its absolute path
                 cfg.pretrained_xlmr_checkpoint = os.path.abspath(cfg.pretrained_xlmr_checkpoint)
@@ -212,18 +238,43 @@ class XlmrSgaModel(BaseFairseqModel):
         return nn.Module.load_state_dict(self, merged, strict=strict)
 
     # ------------------------------------------------------------------ passes
-    def _prompt(self, unit, batch_size):
-        key, value = self.prompts[f"{unit}_key"], self.prompts[f"{unit}_value"]
-        return [prompt_prefix(key[layer], value[layer], batch_size) for layer in range(key.size(0))]
+    def prompt_sets(self, src_langs, batch_size, device):
+        """Each row's prompt set (B,) from its source language under ``--prompt-languages``; None when shared."""
+        if not self.prompt_languages:
+            return None
+        if src_langs is None or len(src_langs) != batch_size:
+            raise InputError(f"--prompt-languages {self.cfg.prompt_languages}: the batch names no source language "
+                             "per sample; use --task sga_translation")
+        unknown = sorted(set(src_langs) - set(self.prompt_languages))
+        if unknown:
+            raise InputError(f"--source-lang {','.join(unknown)}: no prompts of its own (--prompt-languages "
+                             f"{self.cfg.prompt_languages}); per-language prompts cannot decode unseen languages, "
+                             "shared prompts (the default) can")
+        return torch.tensor([self.prompt_languages.index(lang) for lang in src_langs], device=device)
 
-    def encode(self, src_tokens):
-        """Semantic pass (Eq. 1-2): layer-l keys/values h_s^l W_K, h_s^l W_V and the source padding mask."""
-        with self.injector.prefixes(self._prompt("semantic", src_tokens.size(0))):
+    def _prompt(self, unit, batch_size, prompt_set=None):
+        """Layer-wise prefixes of ``unit``'s prompt: shared by all rows, or each row's own language's set."""
+        key, value = self.prompts[f"{unit}_key"], self.prompts[f"{unit}_value"]
+        if prompt_set is None:
+            return [prompt_prefix(key[layer], value[layer], batch_size) for layer in range(key.size(0))]
+        key, value = key[prompt_set], value[prompt_set]  # B x L x P x d
+        unmasked = torch.zeros(key.shape[:1] + key.shape[2:3], dtype=torch.bool, device=key.device)
+        return [Prefix(key[:, layer], value[:, layer], unmasked) for layer in range(key.size(1))]
+
+    def encode(self, src_tokens, src_langs=None):
+        """Semantic pass (Eq. 1-2): layer-l keys/values h_s^l W_K, h_s^l W_V and the source padding mask.
+
+        ``src_langs``: each row's source language, which picks its prompts under ``--prompt-languages``.
+        """
+        prompt_set = self.prompt_sets(src_langs, src_tokens.size(0), src_tokens.device)
+        with self.injector.prefixes(self._prompt("semantic", src_tokens.size(0), prompt_set)):
             out = self.xlmr.encoder.sentence_encoder(src_tokens, return_all_hiddens=True)
         states = torch.stack(out["encoder_states"][1:]).transpose(1, 2)  # L x B x S x d
         encoder_out = {"sem_key": self.project_key(states), "sem_value": self.project_value(states),
                        "sem_mask": src_tokens.eq(self.pad),
                        "src_pieces": src_tokens.ne(self.pad).sum(1) - 2}
+        if prompt_set is not None:
+            encoder_out["prompt_set"] = prompt_set
         if self.length_predictor is not None:
             encoder_out["length_logits"] = self.length_predictor(states[-1, :, 0])
         return encoder_out
@@ -231,7 +282,8 @@ class XlmrSgaModel(BaseFairseqModel):
     def unit_logits(self, unit, tokens, encoder_out):
         """Alignment or denoising pass (Eq. 4/6): prefix concat[semantic, unit prompt] in every layer."""
         semantic = [Prefix(k, v, encoder_out["sem_mask"]) for k, v in zip(encoder_out["sem_key"], encoder_out["sem_value"])]
-        prefixes = [concat_prefixes(s, p) for s, p in zip(semantic, self._prompt(unit, tokens.size(0)))]
+        prompts = self._prompt(unit, tokens.size(0), encoder_out.get("prompt_set"))
+        prefixes = [concat_prefixes(s, p) for s, p in zip(semantic, prompts)]
         with self.injector.prefixes(prefixes):
             features, _ = self.xlmr.encoder.extract_features(tokens)
         return self.xlmr.encoder.output_layer(features)
@@ -286,13 +338,13 @@ class XlmrSgaModel(BaseFairseqModel):
     def _rngs(self, sample_ids, stream):
         return [noise_rng(self.cfg.seed, self.num_updates, i, stream) for i in sample_ids.tolist()]
 
-    def forward(self, src_tokens, src_lengths, target, sample_ids):
+    def forward(self, src_tokens, src_lengths, target, sample_ids, src_langs=None):
         """Training: the alignment unit's and the denoiser's outputs (losses are the criterion's).
 
         ``target`` is ``<s> y </s>`` right-padded; noise and masks are seeded by
-        (seed, update, sample id).
+        (seed, update, sample id); ``src_langs`` as in :meth:`encode`.
         """
-        encoder_out = self.encode(src_tokens)
+        encoder_out = self.encode(src_tokens, src_langs)
         out = {}
         if self.cfg.alignment == "ctc":
             canvas, lengths = self.alignment_canvas(encoder_out)
@@ -333,8 +385,17 @@ class XlmrSgaModel(BaseFairseqModel):
     allow_length_beam = False
     allow_ensemble = False
 
+    @contextlib.contextmanager
+    def decoding_source_languages(self, src_langs):
+        """The rows' source languages for :meth:`forward_encoder` (the generator passes only tokens and lengths)."""
+        self._decoding_languages = src_langs
+        try:
+            yield
+        finally:
+            self._decoding_languages = None
+
     def forward_encoder(self, encoder_inputs):
-        return self.encode(encoder_inputs[0])
+        return self.encode(encoder_inputs[0], self._decoding_languages)
 
     def initialize_output_tokens(self, encoder_out, src_tokens):
         """Step 0's input: the alignment canvas of ``<mask>`` (CTC: ratio × source; Mask-Predict: predicted length)."""

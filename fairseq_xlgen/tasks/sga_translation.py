@@ -6,11 +6,14 @@ so the symbols equal the pretrained model's. Sentences are ``<s> x </s>`` on bot
 padded (XLM-R's own input format). ``--lang-pairs de_DE-en_XX,ru_RU-en_XX`` trains one
 model on several pairs of one data directory; by default all pairs share one prompt set (§5.4),
 so a source language never trained on decodes zero-shot with ``--source-lang`` set to it.
+Batches name each row's source language (``net_input["src_lang"]``), from which
+``xlmr_sga --prompt-languages`` picks per-language prompts.
 
 ``fairseq-generate`` decodes with fairseq's :class:`IterativeRefinementGenerator`: step 0 is
 the alignment unit, each further step a CTC denoising pass, up to ``--iter-decode-max-iter``
 passes, stopping early at a fixed point unless ``--iter-decode-force-max-iter``.
 """
+import contextlib
 import logging
 from dataclasses import dataclass, field
 
@@ -18,6 +21,8 @@ from fairseq import utils
 from fairseq.data import ConcatDataset, Dictionary, LanguagePairDataset
 from fairseq.tasks import register_task
 from fairseq.tasks.translation import TranslationConfig, TranslationTask, load_langpair_dataset
+
+from fairseq_xlgen.data.source_language_dataset import SourceLanguageDataset
 
 logger = logging.getLogger(__name__)
 
@@ -63,19 +68,27 @@ class SgaTranslationTask(TranslationTask):
         data_path = paths[(epoch - 1) % len(paths)] if split == self.cfg.train_subset else paths[0]
         pairs = self.parse_pairs(self.cfg.lang_pairs) if split == self.cfg.train_subset else []
         pairs = pairs or [(self.cfg.source_lang, self.cfg.target_lang)]
-        datasets = [load_langpair_dataset(
+        datasets = [SourceLanguageDataset(load_langpair_dataset(
             data_path, split, src, self.src_dict, tgt, self.tgt_dict, combine=combine,
             dataset_impl=self.cfg.dataset_impl, upsample_primary=self.cfg.upsample_primary,
             left_pad_source=self.cfg.left_pad_source, left_pad_target=self.cfg.left_pad_target,
             max_source_positions=self.cfg.max_source_positions, max_target_positions=self.cfg.max_target_positions,
             prepend_bos=True, truncate_source=self.cfg.truncate_source, num_buckets=self.cfg.num_batch_buckets,
             shuffle=(split != "test"), pad_to_multiple=self.cfg.required_seq_len_multiple,
-        ) for src, tgt in pairs]
+        ), src) for src, tgt in pairs]
         self.datasets[split] = datasets[0] if len(datasets) == 1 else ConcatDataset(datasets)
 
     def build_dataset_for_inference(self, src_tokens, src_lengths, constraints=None):
-        return LanguagePairDataset(src_tokens, src_lengths, self.source_dictionary, append_bos=True,
-                                   left_pad_source=self.cfg.left_pad_source)
+        return SourceLanguageDataset(LanguagePairDataset(src_tokens, src_lengths, self.source_dictionary,
+                                                         append_bos=True, left_pad_source=self.cfg.left_pad_source),
+                                     self.cfg.source_lang)
+
+    def inference_step(self, generator, models, sample, prefix_tokens=None, constraints=None):
+        """fairseq's, with each row's source language handed to the model (per-language prompts)."""
+        with contextlib.ExitStack() as stack:
+            for model in models:
+                stack.enter_context(model.decoding_source_languages(sample["net_input"].get("src_lang")))
+            return super().inference_step(generator, models, sample, prefix_tokens, constraints)
 
     def build_generator(self, models, args, **unused):
         from fairseq.iterative_refinement_generator import IterativeRefinementGenerator

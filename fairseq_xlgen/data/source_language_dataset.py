@@ -1,0 +1,31 @@
+"""Each sample's source language in the batch: ``net_input["src_lang"]``, one name per row.
+
+fairseq's ``LanguagePairDataset(src_lang_id=…)`` stamps one id on a whole batch, and
+``ConcatDataset`` collates every batch with its first dataset's collater, so a batch mixing
+pairs of ``--lang-pairs`` would carry the first pair's language for all rows. Here every item
+carries its own language, and the collater puts the names in the order the inner collater
+sorts the rows (by source length).
+"""
+import torch
+from fairseq.data import BaseWrapperDataset
+
+
+class SourceLanguageDataset(BaseWrapperDataset):
+    """``dataset``'s items tagged with ``language``; batches gain ``net_input["src_lang"]`` (a list of names)."""
+
+    def __init__(self, dataset, language):
+        super().__init__(dataset)
+        self.language = language
+
+    def __getitem__(self, index):
+        return {**self.dataset[index], "src_lang": self.language}
+
+    def collater(self, samples, **extra_args):
+        # collate with each row's position as its id, to read back the inner collater's order
+        batch = self.dataset.collater([{**s, "id": i} for i, s in enumerate(samples)], **extra_args)
+        if not batch:
+            return batch
+        order = batch["id"].tolist()
+        batch["id"] = torch.tensor([samples[i]["id"] for i in order], dtype=batch["id"].dtype)
+        batch["net_input"]["src_lang"] = [samples[i]["src_lang"] for i in order]
+        return batch
