@@ -25,6 +25,8 @@ SMALL_ARGS = {
     "laft_training": ["--size", "tiny", "--vocab", "8000", "--batch", "8", "--updates", "2"],
     "laft_removal": [],
     "language_components": ["--sizes", "1000", "4000"],
+    "sga_decoding": ["--layers", "2", "--dim", "64", "--ffn", "128", "--heads", "4", "--vocab", "1000",
+                     "--prompt-length", "8", "--batch-sizes", "1", "4", "--repeats", "1"],
 }
 
 
