@@ -9,9 +9,12 @@ The same functions load the real downloads and the tiny fixtures built by
 * ``xlmr.base/`` and ``xlmr.large/``: ``model.pt`` (``masked_lm`` task, legacy
   ``decoder.sentence_encoder.*`` keys), ``dict.txt`` and ``sentencepiece.bpe.model``;
   ``<mask>`` is appended to the dictionary.
+
+:class:`TinyModelConfig` gives the tiny fixtures' sizes, for the builder
+(:mod:`fairseq_xlgen.data.pretrained_fixtures`) and the ``*_tiny`` architectures alike.
 """
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 #: The 25 languages of mbart.cc25 in pretraining order; all must be passed as ``--langs``.
 MBART_CC25_LANGS = (
@@ -21,6 +24,31 @@ MBART_CC25_LANGS = (
 
 #: mBART's finetuning flags that must accompany ``--arch mbart_*`` (store_true flags).
 MBART_ARCH_FLAGS = ("--layernorm-embedding", "--encoder-normalize-before", "--decoder-normalize-before")
+
+
+@dataclass
+class TinyModelConfig:
+    """Sizes of the tiny models (the public ones: mBART 12+12 layers d=1024 / XLM-R 12 layers d=768)."""
+
+    embed_dim: int = field(default=64, metadata={"help": "mBART model dimension"})
+    ffn_dim: int = field(default=128, metadata={"help": "mBART feed-forward dimension"})
+    layers: int = field(default=2, metadata={"help": "mBART layers per encoder/decoder"})
+    heads: int = field(default=4, metadata={"help": "mBART attention heads"})
+    vocab_size: int = field(default=2000, metadata={"help": "SentencePiece vocabulary (upper bound)"})
+    max_positions: int = field(default=256, metadata={"help": "learned positions"})
+    seed: int = field(default=1, metadata={"help": "seed of the parameter initialization"})
+    pretrain_updates: int = field(default=0, metadata={
+        "help": "updates of mBART multilingual denoising pretraining on the corpus "
+                "(files named <cc25 code>.txt); 0: random init"})
+    pretrain_lr: float = field(default=1e-3, metadata={
+        "help": "peak learning rate of the pretraining (mBART and XLM-R)"})
+    xlmr_embed_dim: int = field(default=64, metadata={"help": "XLM-R model dimension"})
+    xlmr_ffn_dim: int = field(default=128, metadata={"help": "XLM-R feed-forward dimension"})
+    xlmr_layers: int = field(default=2, metadata={"help": "XLM-R layers"})
+    xlmr_heads: int = field(default=4, metadata={"help": "XLM-R attention heads"})
+    xlmr_pretrain_updates: int = field(default=0, metadata={
+        "help": "updates of XLM-R masked-LM pretraining on all corpus files together; 0: random init"})
+    xlmr_max_tokens: int = field(default=4096, metadata={"help": "tokens per batch of the XLM-R pretraining"})
 
 
 class PretrainedModelError(ValueError):

@@ -1,6 +1,6 @@
 """The hunks of third_party/fairseq-0.12.2-xlgen.patch not covered elsewhere keep fairseq's behaviour.
 
-Covered elsewhere: hydra defaults, compute_mask_indices, the encoder layer without fast-path
+Covered elsewhere: hydra defaults, legacy models under fairseq-hydra-train (test_hydra_configs.py), compute_mask_indices, the encoder layer without fast-path
 copies (test_fairseq_stack.py); the denoising flags, gloo DDP on CPU and the BART translation
 task (test_fairseq_stack.py, test_mbart_finetune.py); checkpoint loading and saving
 (test_safe_checkpoint_loading.py, test_checkpoint_atomicity.py).
@@ -101,6 +101,21 @@ def test_transformer_config_sub_configs_are_fresh_instances():
     a, b = TransformerConfig(), TransformerConfig()
     a.decoder.embed_dim, a.quant_noise.pq = 8, 0.5
     assert (b.decoder.embed_dim, b.quant_noise.pq) == (512, 0.0)
+
+
+def test_transformer_config_keeps_the_extra_keys_of_a_hydra_model_section():
+    """fairseq-hydra-train hands a legacy model its ``model:`` section as a DictConfig; the keys
+    TransformerConfig does not declare (a plugin model's own options) survive, as a Namespace's do."""
+    from fairseq.models.transformer import TransformerConfig
+    from omegaconf import OmegaConf
+
+    section = OmegaConf.create({"_name": "mbart_laft_tiny", "encoder_embed_dim": 16, "laft_variant": "enc",
+                                "laft_k": 3})
+    for args in (section, argparse.Namespace(**OmegaConf.to_container(section))):
+        cfg = TransformerConfig.from_namespace(args)
+        assert (cfg.encoder.embed_dim, cfg.laft_variant, cfg.laft_k) == (16, "enc", 3)
+    with pytest.raises(AttributeError):  # no "task" in a model section: BART's upgrade reads it with a default
+        TransformerConfig.from_namespace(section).task
 
 
 def test_language_pair_dataset_bucketing_counts_padded_tokens():

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from conftest import train_inner_logs
-from fairseq_xlgen.data.pretrained_fixtures import TinyModelConfig, build_fixtures
+from fairseq_xlgen.data.pretrained_fixtures import build_fixtures
+from fairseq_xlgen.pretrained import TinyModelConfig
 from fairseq_xlgen.pretrained import MBART_LAYOUT, load_pretrained
 
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from conftest import tool_env
-from fairseq_xlgen.data.pretrained_fixtures import TinyModelConfig
+from fairseq_xlgen.pretrained import TinyModelConfig
 from fairseq_xlgen.pretrained import (
     MBART_CC25_LANGS, MBART_LAYOUT, XLMR_LAYOUT, PretrainedModelError, count_dictionary_lines, load_pretrained,
 )

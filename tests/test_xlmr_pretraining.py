@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from fairseq_xlgen.cli import make_fixtures
-from fairseq_xlgen.data.pretrained_fixtures import TinyModelConfig, build_fixtures, masked_lm_accuracy
+from fairseq_xlgen.data.pretrained_fixtures import build_fixtures, masked_lm_accuracy
+from fairseq_xlgen.pretrained import TinyModelConfig
 from fairseq_xlgen.data.synthetic_benchmark import LANGUAGES
 
 

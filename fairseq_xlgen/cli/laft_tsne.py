@@ -11,7 +11,7 @@ import sys
 
 from fairseq_xlgen.analysis.laft_representations import pooled_laft_states
 from fairseq_xlgen.analysis.plots import plot_tsne_panels
-from fairseq_xlgen.cli.spm_encode import load_model as load_sentencepiece
+from fairseq_xlgen.cli.tool_io import load_sentencepiece
 from fairseq_xlgen.file_io import InputError, atomic_output, exit_on_input_error, require_file
 from fairseq_xlgen.lexicon.embeddings_io import iter_decoded_lines
 

@@ -19,7 +19,7 @@ from fairseq_xlgen.analysis.language_id import (
     train_ngram_identifier,
 )
 from fairseq_xlgen.file_io import InputError, exit_on_input_error
-from fairseq_xlgen.cli.score import (
+from fairseq_xlgen.cli.tool_io import (
     check_language,
     check_output_path,
     print_table,

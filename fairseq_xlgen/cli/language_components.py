@@ -20,7 +20,7 @@ import torch
 from tqdm import tqdm
 
 from fairseq_xlgen.analysis.encoder_states import mbart_source_tokens
-from fairseq_xlgen.cli.spm_encode import load_model as load_sentencepiece
+from fairseq_xlgen.cli.tool_io import load_sentencepiece
 from fairseq_xlgen.data.language_components_file import encoder_fingerprint, save_components
 from fairseq_xlgen.file_io import (InputError, InputFileError, atomic_path, exit_on_input_error, file_sha256,
                                    require_file)

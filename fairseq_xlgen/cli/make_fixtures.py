@@ -16,7 +16,8 @@ import os
 import sys
 from dataclasses import fields
 
-from fairseq_xlgen.data.pretrained_fixtures import TinyModelConfig, build_fixtures, masked_lm_accuracy
+from fairseq_xlgen.data.pretrained_fixtures import build_fixtures, masked_lm_accuracy
+from fairseq_xlgen.pretrained import TinyModelConfig
 from fairseq_xlgen.file_io import atomic_output
 
 

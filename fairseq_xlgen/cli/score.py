@@ -10,76 +10,20 @@ decoded first. ``--train-ref`` adds word accuracy by training frequency (paper 0
 produced them. Bad input: one ``error:`` line and exit status 2.
 """
 import argparse
-import json
 import os
-import sys
-import time
 from typing import List
 
-from fairseq_xlgen.analysis.generate_output import (
-    GenerateOutput,
-    decode_piece_lines,
-    hypotheses_from_lines,
-    read_lines,
-)
-from fairseq_xlgen.analysis.language_id import iso_code
 from fairseq_xlgen.analysis.scoring import METRICS, bleu_tokenize, score_outputs
 from fairseq_xlgen.analysis.word_accuracy import PAPER_BUCKET_NAMES, PAPER_CUTOFFS, word_accuracy_by_frequency
-from fairseq_xlgen.file_io import InputError, atomic_output, exit_on_input_error
-
-
-def read_text(path: str, flag: str) -> List[str]:
-    """Non-empty UTF-8 text file given as ``flag``, as lines."""
-    if not os.path.isfile(path):
-        raise InputError(f"{flag} {path}: no such file; check the path")
-    try:
-        lines = read_lines(path)
-    except UnicodeDecodeError:
-        raise InputError(f"{flag} {path}: not UTF-8 text; pass a UTF-8 text file") from None
-    if not lines:
-        raise InputError(f"{flag} {path}: empty file; pass a file with one sentence per line")
-    return lines
-
-
-def read_sentences(path: str, flag: str) -> List[str]:
-    """Lines of a text file, SentencePiece pieces decoded when present."""
-    return decode_piece_lines(read_text(path, flag))
-
-
-def read_system_output(path: str, flag: str = "--hyp") -> GenerateOutput:
-    """Hypotheses of a fairseq-generate log (ids must be 0..n-1) or of a plain file, pieces decoded."""
-    output = hypotheses_from_lines(read_text(path, flag))
-    if output.ids != list(range(len(output.ids))):
-        missing = sorted(set(range(max(output.ids) + 1)) - set(output.ids))
-        raise InputError(
-            f"{flag} {path}: fairseq-generate output lacks sample ids {missing[:10]}; "
-            "generate the whole subset again"
-        )
-    output.hypotheses = decode_piece_lines(output.hypotheses)
-    return output
-
-
-def check_language(lang: str, flag: str) -> str:
-    try:
-        return iso_code(lang)
-    except ValueError as e:
-        raise InputError(f"{flag}: {e}") from None
-
-
-def check_output_path(path: str, flag: str) -> None:
-    """Fail before any work when an output file cannot be created."""
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise InputError(f"{flag} {path}: directory {directory} does not exist; create it first")
-
-
-def write_json_with_sidecar(path: str, payload: dict, settings: dict) -> None:
-    """Write ``path`` and ``path.settings.json``, each via a temporary file and a rename."""
-    sidecar = {"argv": sys.argv, "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **settings}
-    for target, obj in ((path + ".settings.json", sidecar), (path, payload)):
-        with atomic_output(target) as f:
-            json.dump(obj, f, ensure_ascii=False, indent=2)
-            f.write("\n")
+from fairseq_xlgen.cli.tool_io import (
+    check_language,
+    check_output_path,
+    print_table,
+    read_sentences,
+    read_system_output,
+    write_json_with_sidecar,
+)
+from fairseq_xlgen.file_io import InputError, exit_on_input_error
 
 
 def parse_args(argv):
@@ -106,14 +50,6 @@ def parse_cutoffs(text: str) -> List[int]:
     if len(cutoffs) != len(PAPER_BUCKET_NAMES) - 1 or cutoffs != sorted(cutoffs):
         raise InputError(f"--word-buckets {text}: give two increasing integers, e.g. 100,1001")
     return cutoffs
-
-
-def print_table(rows, header) -> None:
-    """Print rows under a header: first column left-aligned, the others right-aligned."""
-    table = [[str(cell) for cell in row] for row in [header] + rows]
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    for row in table:
-        print("  ".join([row[0].ljust(widths[0])] + [cell.rjust(w) for cell, w in zip(row[1:], widths[1:])]))
 
 
 @exit_on_input_error

@@ -52,7 +52,7 @@ from fairseq_xlgen.analysis.plots import plot_xlrs_curves
 from fairseq_xlgen.analysis.scoring import METRICS, WordTokenizer, score_outputs
 from fairseq_xlgen.analysis.xlrs import label_overlap
 from fairseq_xlgen.file_io import InputError, atomic_output, exit_on_input_error
-from fairseq_xlgen.cli.score import (
+from fairseq_xlgen.cli.tool_io import (
     check_language,
     check_output_path,
     print_table,

@@ -17,8 +17,9 @@ is kept as ``pretrain_mbart.log`` next to the model directories. Likewise
 --task masked_lm`` (RoBERTa's 15% masking, 80/10/10) on all corpus files concatenated into
 one stream of complete lines, as XLM-R mixes its languages; log ``pretrain_xlmr.log``, wall
 time in ``fixtures.json``. :func:`masked_lm_accuracy` measures the result on held-out text.
-The XLM-R sizes (``xlmr_*``) are separate from mBART's so that a larger frozen backbone for
-SGA does not change the mBART fixture.
+The sizes are :class:`fairseq_xlgen.pretrained.TinyModelConfig` (next to the layouts, so that
+the ``*_tiny`` architectures need not import this builder). The XLM-R sizes (``xlmr_*``) are
+separate from mBART's so that a larger frozen backbone for SGA does not change the mBART fixture.
 """
 import collections
 import json
@@ -29,41 +30,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 
 import torch
 
 from fairseq_xlgen.checkpoint_loading import load_checkpoint
-from fairseq_xlgen.pretrained import MBART_CC25_LANGS, MBART_LAYOUT, XLMR_LAYOUT
+from fairseq_xlgen.pretrained import MBART_CC25_LANGS, MBART_LAYOUT, XLMR_LAYOUT, TinyModelConfig
 
 logger = logging.getLogger(__name__)
 
 FIXTURE_VERSION = 1
-
-
-@dataclass
-class TinyModelConfig:
-    """Sizes of the tiny models (the public ones: mBART 12+12 layers d=1024 / XLM-R 12 layers d=768)."""
-
-    embed_dim: int = field(default=64, metadata={"help": "mBART model dimension"})
-    ffn_dim: int = field(default=128, metadata={"help": "mBART feed-forward dimension"})
-    layers: int = field(default=2, metadata={"help": "mBART layers per encoder/decoder"})
-    heads: int = field(default=4, metadata={"help": "mBART attention heads"})
-    vocab_size: int = field(default=2000, metadata={"help": "SentencePiece vocabulary (upper bound)"})
-    max_positions: int = field(default=256, metadata={"help": "learned positions"})
-    seed: int = field(default=1, metadata={"help": "seed of the parameter initialization"})
-    pretrain_updates: int = field(default=0, metadata={
-        "help": "updates of mBART multilingual denoising pretraining on the corpus "
-                "(files named <cc25 code>.txt); 0: random init"})
-    pretrain_lr: float = field(default=1e-3, metadata={
-        "help": "peak learning rate of the pretraining (mBART and XLM-R)"})
-    xlmr_embed_dim: int = field(default=64, metadata={"help": "XLM-R model dimension"})
-    xlmr_ffn_dim: int = field(default=128, metadata={"help": "XLM-R feed-forward dimension"})
-    xlmr_layers: int = field(default=2, metadata={"help": "XLM-R layers"})
-    xlmr_heads: int = field(default=4, metadata={"help": "XLM-R attention heads"})
-    xlmr_pretrain_updates: int = field(default=0, metadata={
-        "help": "updates of XLM-R masked-LM pretraining on all corpus files together; 0: random init"})
-    xlmr_max_tokens: int = field(default=4096, metadata={"help": "tokens per batch of the XLM-R pretraining"})
 
 
 def train_sentencepiece(corpus_files, model_path, vocab_size):

@@ -7,7 +7,7 @@ from fairseq.models import register_model_architecture
 from fairseq.models.bart.model import mbart_large_architecture
 from fairseq.models.roberta.model import base_architecture as roberta_base_architecture
 
-from fairseq_xlgen.data.pretrained_fixtures import TinyModelConfig
+from fairseq_xlgen.pretrained import TinyModelConfig
 
 _TINY = TinyModelConfig()
 

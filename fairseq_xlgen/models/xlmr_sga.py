@@ -53,7 +53,7 @@ from fairseq_xlgen.file_io import InputError, file_sha256
 from fairseq_xlgen.modules.ctc import blank_rule_argmax, ctc_collapse, pack_tokens
 from fairseq_xlgen.modules.prefix_attention import Prefix, PrefixInjector, concat_prefixes, prompt_prefix
 from fairseq_xlgen.modules.sga_noise import corrupt_batch, noise_rng
-from fairseq_xlgen.pretrained import PretrainedModelError
+from fairseq_xlgen.pretrained import PretrainedModelError, TinyModelConfig
 
 logger = logging.getLogger(__name__)
 
@@ -470,9 +470,7 @@ def xlmr_sga_large(args):
 
 @register_model_architecture("xlmr_sga", "xlmr_sga_tiny")
 def xlmr_sga_tiny(args):
-    """The tiny XLM-R fixture's sizes (:class:`~fairseq_xlgen.data.pretrained_fixtures.TinyModelConfig`)."""
-    from fairseq_xlgen.data.pretrained_fixtures import TinyModelConfig
-
+    """The tiny XLM-R fixture's sizes (:class:`~fairseq_xlgen.pretrained.TinyModelConfig`)."""
     tiny = TinyModelConfig()
     size = lambda name: getattr(tiny, f"xlmr_{name}", getattr(tiny, name))  # noqa: E731 (XLM-R-specific sizes first)
     _fill_sizes(args, size("layers"), size("embed_dim"), size("ffn_dim"), size("heads"), tiny.max_positions)

@@ -21,7 +21,7 @@ from fairseq.models import register_model, register_model_architecture
 from fairseq.models.transformer import TransformerModel
 from fairseq.models.transformer.transformer_legacy import base_architecture as transformer_base_architecture
 
-from fairseq_xlgen.data.pretrained_fixtures import TinyModelConfig
+from fairseq_xlgen.pretrained import TinyModelConfig
 
 logger = logging.getLogger(__name__)
 

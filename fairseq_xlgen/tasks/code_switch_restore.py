@@ -18,12 +18,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from fairseq import metrics, utils
 from fairseq.data import ConcatDataset, data_utils
-from fairseq.dataclass import FairseqDataclass
-from fairseq.dataclass.utils import gen_parser_from_dataclass
 from fairseq.tasks import register_task
 from fairseq.tasks.translation_from_pretrained_bart import TranslationFromPretrainedBARTTask
 
 from fairseq_xlgen.data.code_switching import SWITCH_COUNTS, CodeSwitchLexicon, CodeSwitchRestoreDataset
+from fairseq_xlgen.tasks.pretrained_bart_config import DataclassOptions, TranslationFromPretrainedBARTConfig
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +30,7 @@ SIDES = {"both": ("source", "target"), "source": ("source",), "target": ("target
 
 
 @dataclass
-class CodeSwitchRestoreConfig(FairseqDataclass):
+class CodeSwitchRestoreConfig(TranslationFromPretrainedBARTConfig):
     lexicon_prefix: str = field(
         default="", metadata={"help": "lexicon prefix: PREFIX.src2tgt.tsv and PREFIX.tgt2src.tsv "
                                       "(xlgen-induce-lexicon --out-prefix)"})
@@ -46,13 +45,8 @@ class CodeSwitchRestoreConfig(FairseqDataclass):
                                           "fairseq-generate needs one side"})
 
 
-@register_task("code_switch_restore")
-class CodeSwitchRestoreTask(TranslationFromPretrainedBARTTask):
-    @staticmethod
-    def add_args(parser):
-        TranslationFromPretrainedBARTTask.add_args(parser)
-        gen_parser_from_dataclass(parser, CodeSwitchRestoreConfig())
-
+@register_task("code_switch_restore", dataclass=CodeSwitchRestoreConfig)
+class CodeSwitchRestoreTask(DataclassOptions, TranslationFromPretrainedBARTTask):
     def __init__(self, args, src_dict, tgt_dict):
         super().__init__(args, src_dict, tgt_dict)
         if args.restore_sides not in SIDES:

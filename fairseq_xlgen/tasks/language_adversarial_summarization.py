@@ -16,28 +16,21 @@ from dataclasses import dataclass, field
 
 from fairseq.data import (AppendTokenDataset, ConcatDataset, LanguagePairDataset, RoundRobinZipDatasets,
                           StripTokenDataset, TruncateDataset, data_utils)
-from fairseq.dataclass import FairseqDataclass
-from fairseq.dataclass.utils import gen_parser_from_dataclass
 from fairseq.tasks import register_task
 
-from fairseq_xlgen.tasks.multi_source_summarization import MultiSourceSummarizationTask
+from fairseq_xlgen.tasks.multi_source_summarization import MultiSourceSummarizationConfig, MultiSourceSummarizationTask
 
 
 @dataclass
-class LanguageAdversarialSummarizationConfig(FairseqDataclass):
+class LanguageAdversarialSummarizationConfig(MultiSourceSummarizationConfig):
     adversarial_data: str = field(
         default="", metadata={"help": "monolingual data of data_prep/prepare_denoising.sh (DIR/LANG/train.bin)"})
     adversarial_langs: str = field(
         default="", metadata={"help": "comma-separated languages of the monolingual batches (the target languages)"})
 
 
-@register_task("language_adversarial_summarization")
+@register_task("language_adversarial_summarization", dataclass=LanguageAdversarialSummarizationConfig)
 class LanguageAdversarialSummarizationTask(MultiSourceSummarizationTask):
-    @staticmethod
-    def add_args(parser):
-        MultiSourceSummarizationTask.add_args(parser)
-        gen_parser_from_dataclass(parser, LanguageAdversarialSummarizationConfig())
-
     def __init__(self, args, src_dict, tgt_dict):
         super().__init__(args, src_dict, tgt_dict)
         self.adversarial_langs = self._known_languages("--adversarial-langs", args.adversarial_langs,

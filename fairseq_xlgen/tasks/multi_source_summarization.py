@@ -28,8 +28,6 @@ from dataclasses import dataclass, field
 import torch
 from fairseq import utils
 from fairseq.data import AppendTokenDataset, ConcatDataset, StripTokenDataset, TruncateDataset, data_utils
-from fairseq.dataclass import FairseqDataclass
-from fairseq.dataclass.utils import gen_parser_from_dataclass
 from fairseq.tasks import FairseqTask, register_task
 from fairseq.tasks.translation_from_pretrained_bart import TranslationFromPretrainedBARTTask
 
@@ -40,12 +38,13 @@ from fairseq_xlgen.analysis.encoder_states import (
     xlrs_by_pair,
 )
 from fairseq_xlgen.data.budget_mixing import IndexSubsetDataset, PerExampleLanguagePairDataset, select_instances
+from fairseq_xlgen.tasks.pretrained_bart_config import DataclassOptions, TranslationFromPretrainedBARTConfig
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass
-class MultiSourceSummarizationConfig(FairseqDataclass):
+class MultiSourceSummarizationConfig(TranslationFromPretrainedBARTConfig):
     train_langs: str = field(
         default="", metadata={"help": "comma-separated languages of the training data, e.g. en_XX,de_DE "
                                       "(one language: the single-source baseline)"})
@@ -68,13 +67,8 @@ class MultiSourceSummarizationConfig(FairseqDataclass):
         default=512, metadata={"help": "parallel sentences used for XLRS (a seeded sample; paper: 512)"})
 
 
-@register_task("multi_source_summarization")
-class MultiSourceSummarizationTask(TranslationFromPretrainedBARTTask):
-    @staticmethod
-    def add_args(parser):
-        TranslationFromPretrainedBARTTask.add_args(parser)
-        gen_parser_from_dataclass(parser, MultiSourceSummarizationConfig())
-
+@register_task("multi_source_summarization", dataclass=MultiSourceSummarizationConfig)
+class MultiSourceSummarizationTask(DataclassOptions, TranslationFromPretrainedBARTTask):
     @classmethod
     def setup_task(cls, args, **kwargs):
         paths = utils.split_paths(args.data or "")
