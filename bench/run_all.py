@@ -27,6 +27,7 @@ SMALL_ARGS = {
     "language_components": ["--sizes", "1000", "4000"],
     "sga_decoding": ["--layers", "2", "--dim", "64", "--ffn", "128", "--heads", "4", "--vocab", "1000",
                      "--prompt-length", "8", "--batch-sizes", "1", "4", "--repeats", "1"],
+    "sga_prompt_capacity": ["--sentences", "4", "--steps", "10"],
 }
 
 

@@ -11,15 +11,17 @@ log() { printf '\n==> %s\n' "$*" >&2; }
 # Keep only the detokenized hypotheses (D- lines) of fairseq-generate output, in sample order.
 hypotheses() { grep '^D-' "$1" | sed 's/^D-//' | sort -n -k1,1 | cut -f3; }
 
-# Tiny mbart.cc25 / xlmr.base fixtures from a synthetic benchmark's monolingual text: an
-# 8000-piece SentencePiece model (frequent words are single pieces, as in mbart.cc25) and,
-# from SIZE small on, 1000 updates of mBART's denoising pretraining. FIXTURE_ARGS replaces
-# these flags.
+# Tiny mbart.cc25 / xlmr.base fixtures from a synthetic benchmark's monolingual text, with the
+# settings of fixtures/benchmark-small.flags (an 8000-piece SentencePiece model, mBART denoising
+# and XLM-R masked-LM pretraining). At SIZE small (seed 1) the shipped fixtures/benchmark-small
+# are copied (xlgen-make-fixtures --prebuilt checks corpus sha256 and settings); other sizes
+# pretrain anew. SIZE tiny: random init (a smoke run). FIXTURE_ARGS replaces these flags.
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 make_benchmark_fixtures() {  # make_benchmark_fixtures OUT_DIR BENCHMARK_DIR SIZE
   local args=${FIXTURE_ARGS:-}
   if [ -z "$args" ]; then
-    args="--vocab-size 8000"
-    [ "$3" = tiny ] || args+=" --pretrain-updates 1000"
+    if [ "$3" = tiny ]; then args="--vocab-size 8000"
+    else args="$(cat "$REPO/fixtures/benchmark-small.flags") --prebuilt $REPO/fixtures/benchmark-small"; fi
   fi
   # shellcheck disable=SC2086  # a list of flags
   xlgen-make-fixtures --out "$1" $args --corpus "$2"/mono/{en_XX,de_DE,ru_RU,zh_CN}.txt

@@ -42,6 +42,9 @@ class TinyModelConfig:
                 "(files named <cc25 code>.txt); 0: random init"})
     pretrain_lr: float = field(default=1e-3, metadata={
         "help": "peak learning rate of the pretraining (mBART and XLM-R)"})
+    pretrain_tokens_per_sample: int = field(default=128, metadata={
+        "help": "pretraining samples are blocks of complete lines of at most this many tokens (mBART and "
+                "XLM-R); attention cost grows with its square, and the benchmark's documents have <= 100 pieces"})
     xlmr_embed_dim: int = field(default=64, metadata={"help": "XLM-R model dimension"})
     xlmr_ffn_dim: int = field(default=128, metadata={"help": "XLM-R feed-forward dimension"})
     xlmr_layers: int = field(default=2, metadata={"help": "XLM-R layers"})

@@ -1,4 +1,5 @@
 """Tiny fixtures in the public on-disk formats load through fairseq's own loaders alike."""
+import json
 import os
 import shutil
 import subprocess
@@ -118,3 +119,56 @@ def test_make_fixtures_cli_rejects_an_empty_corpus(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1].startswith(f"error: {empty}: missing or empty corpus file")
     assert not (tmp_path / "fx").exists()
+
+
+def test_prebuilt_fixtures_are_copied_only_for_their_own_corpus(benchmark_dir, tmp_path, monkeypatch, caplog):
+    import logging
+
+    from fairseq_xlgen.data import pretrained_fixtures
+    from fairseq_xlgen.file_io import file_sha256
+
+    corpus = tmp_path / "text" / "en_XX.txt"  # the corpus is named by content: the prebuilt one lay elsewhere
+    corpus.parent.mkdir()
+    shutil.copy(os.path.join(benchmark_dir, "mono", "en_XX.txt"), corpus)
+    shipped = tmp_path / "shipped"
+    pretrained_fixtures.build_fixtures(str(shipped), [os.path.join(benchmark_dir, "mono", "en_XX.txt")])
+
+    def no_building(*args, **kwargs):
+        raise AssertionError("built instead of copied")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(pretrained_fixtures, "train_sentencepiece", no_building)
+        pretrained_fixtures.build_fixtures(str(tmp_path / "copy"), [str(corpus)], prebuilt=str(shipped))
+    for name in ("mbart.cc25/model.pt", "xlmr.base/model.pt", "xlmr.base/dict.txt", "fixtures.json"):
+        assert file_sha256(tmp_path / "copy" / name) == file_sha256(shipped / name)
+    with open(corpus, "a", encoding="utf-8") as f:  # one line more: built anew, and said so
+        f.write("grun san lolcacks mooplait ?\n")
+    with caplog.at_level(logging.WARNING):
+        pretrained_fixtures.build_fixtures(str(tmp_path / "other"), [str(corpus)], prebuilt=str(shipped))
+    assert f"{shipped}: built from another corpus or with other settings" in caplog.text
+    assert file_sha256(tmp_path / "other" / "xlmr.base" / "dict.txt") != file_sha256(shipped / "xlmr.base" / "dict.txt")
+
+
+def test_the_shipped_fixtures_were_built_from_todays_benchmark(tmp_path):
+    """fixtures/benchmark-small is what `fixtures/build.sh` makes from `xlgen-make-benchmark --size small`:
+    a change of the benchmark generator or of the flags must come with a rebuild."""
+    from conftest import REPO
+    from fairseq_xlgen.cli.make_fixtures import build_parser, model_config
+    from fairseq_xlgen.data.pretrained_fixtures import fixture_settings
+    from fairseq_xlgen.data.synthetic_benchmark import generate_benchmark
+
+    shipped = os.path.join(REPO, "fixtures", "benchmark-small")
+    with open(shipped + ".flags", encoding="utf-8") as f:
+        flags = f.read().split()
+    generate_benchmark(str(tmp_path / "benchmark"), seed=1, size="small", progress=False)
+    corpus = [str(tmp_path / "benchmark" / "mono" / f"{lang}.txt") for lang in ("en_XX", "de_DE", "ru_RU", "zh_CN")]
+    cfg = model_config(build_parser().parse_args(["--out", "unused", "--corpus", *corpus, *flags]))
+    with open(os.path.join(shipped, "fixtures.json"), encoding="utf-8") as f:
+        recorded = json.load(f)
+    recorded.pop("pretrain_seconds")
+    assert recorded == fixture_settings(corpus, cfg)
+    assert cfg.pretrain_updates > 0 and cfg.xlmr_pretrain_updates > 0
+    for name, layout, updates in (("mbart.cc25", MBART_LAYOUT, cfg.pretrain_updates),
+                                  ("xlmr.base", XLMR_LAYOUT, cfg.xlmr_pretrain_updates)):
+        load_pretrained(os.path.join(shipped, name), layout)  # through fairseq's loaders, weights_only
+        assert _raw_state(os.path.join(shipped, name))["optimizer_history"][-1]["num_updates"] == updates

@@ -4,7 +4,7 @@
 #   examples/csr/run.sh WORK_DIR [SIZE]        synthetic benchmark (SIZE tiny|small|base), tiny mBART
 #
 # On the synthetic benchmark the tiny mBART comes from make_benchmark_fixtures (examples/lib.sh:
-# 8000 SentencePiece pieces, mBART denoising pretraining from SIZE small on; FIXTURE_ARGS).
+# the shipped pretrained fixtures at SIZE small, random init at tiny; FIXTURE_ARGS).
 #
 # Own data: TEXT_DIR (with {train,valid,test}.{SRC,TGT}), SRC, TGT, PRETRAINED (an unpacked
 # mbart.cc25) and ARCH=mbart_large in the environment, e.g.

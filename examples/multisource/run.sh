@@ -27,14 +27,14 @@ esac
 BENCH=$WORK/benchmark; MODEL=$WORK/pretrained/mbart.cc25; DATA=$WORK/data/$TASK
 PARALLEL=$WORK/data/parallel; RESULTS=$WORK/results; XLRS_LANGS=$SRC,$SECOND,$ZERO_SHOT
 METRIC=${METRIC:-sp_rougeL}
-MONO=(); NGRAM_TRAINING=()
+NGRAM_TRAINING=()
 for lang in "${LANGS[@]}"; do
-  MONO+=("$BENCH/mono/$lang.txt"); NGRAM_TRAINING+=(--train-ngram "$lang=$BENCH/mono/$lang.txt")
+  NGRAM_TRAINING+=(--train-ngram "$lang=$BENCH/mono/$lang.txt")
 done
 
-log "synthetic benchmark ($SIZE) and the tiny mbart.cc25"
+log "synthetic benchmark ($SIZE) and the tiny pretrained mbart.cc25 (examples/lib.sh)"
 xlgen-make-benchmark --out "$BENCH" --size "$SIZE"
-xlgen-make-fixtures --out "$WORK/pretrained" --corpus "${MONO[@]}"
+make_benchmark_fixtures "$WORK/pretrained" "$BENCH" "$SIZE"
 
 log "binarize the $TASK task per language (SentencePiece + fairseq-preprocess with the model's dict)"
 for lang in "${LANGS[@]}"; do

@@ -21,12 +21,9 @@ MAX_TOKENS=${MAX_TOKENS:-2048}; UPDATE_FREQ=${UPDATE_FREQ:-1}; AVERAGE=${AVERAGE
 ARCH=${ARCH:-xlmr_sga_tiny}
 
 if [ -z "${TEXT_ROOT:-}" ]; then
-  log "synthetic benchmark ($SIZE) and the tiny XLM-R (masked-LM pretrained from SIZE small on)"
+  log "synthetic benchmark ($SIZE) and the tiny XLM-R (masked-LM pretrained from SIZE small on: examples/lib.sh)"
   xlgen-make-benchmark --out "$WORK/benchmark" --size "$SIZE"
-  args=${FIXTURE_ARGS:-"--vocab-size 8000"}
-  [ -n "${FIXTURE_ARGS:-}" ] || [ "$SIZE" = tiny ] || args+=" --xlmr-pretrain-updates 1000"
-  # shellcheck disable=SC2086  # a list of flags
-  xlgen-make-fixtures --out "$WORK/pretrained" $args --corpus "$WORK/benchmark"/mono/{en_XX,de_DE,ru_RU,zh_CN}.txt
+  make_benchmark_fixtures "$WORK/pretrained" "$WORK/benchmark" "$SIZE"
   TEXT_ROOT=$WORK/benchmark/tasks/translation; PRETRAINED=$WORK/pretrained/xlmr.base
 fi
 DATA=$WORK/data

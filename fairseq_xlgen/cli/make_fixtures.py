@@ -34,22 +34,34 @@ def read_heldout(paths, lines):
     return texts
 
 
-def main(argv=None):
+def build_parser():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", required=True, help="output directory (gets mbart.cc25/ and xlmr.base/)")
     parser.add_argument("--corpus", required=True, nargs="+", help="text files, one sentence per line")
     parser.add_argument("--force", action="store_true", help="rebuild even if cached")
+    parser.add_argument("--prebuilt", default=None, help="directory of fixtures built earlier (e.g. the repository's "
+                        "fixtures/benchmark-small): copied instead of building when made from the same corpus "
+                        "and settings")
     parser.add_argument("--xlmr-heldout", nargs="+", default=[], help="held-out text files: report the XLM-R "
                         "fixture's masked-token accuracy on each")
     parser.add_argument("--heldout-lines", type=int, default=200, help="lines of each held-out file used")
     for f in fields(TinyModelConfig):
         parser.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default, help=f.metadata["help"])
-    args = parser.parse_args(argv)
+    return parser
+
+
+def model_config(args):
+    """The :class:`TinyModelConfig` of parsed command-line arguments."""
+    return TinyModelConfig(**{f.name: getattr(args, f.name) for f in fields(TinyModelConfig)})
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s | %(message)s")
-    cfg = TinyModelConfig(**{f.name: getattr(args, f.name) for f in fields(TinyModelConfig)})
+    cfg = model_config(args)
     try:
         heldout = read_heldout(args.xlmr_heldout, args.heldout_lines)
-        settings = build_fixtures(args.out, args.corpus, cfg, force=args.force)
+        settings = build_fixtures(args.out, args.corpus, cfg, force=args.force, prebuilt=args.prebuilt)
     except (ValueError, RuntimeError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)

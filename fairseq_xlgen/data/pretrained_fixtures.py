@@ -35,11 +35,12 @@ from dataclasses import asdict
 import torch
 
 from fairseq_xlgen.checkpoint_loading import load_checkpoint
+from fairseq_xlgen.file_io import file_sha256
 from fairseq_xlgen.pretrained import MBART_CC25_LANGS, MBART_LAYOUT, XLMR_LAYOUT, TinyModelConfig
 
 logger = logging.getLogger(__name__)
 
-FIXTURE_VERSION = 1
+FIXTURE_VERSION = 2
 
 
 def train_sentencepiece(corpus_files, model_path, vocab_size):
@@ -237,7 +238,7 @@ def pretrain_mbart(work_dir, corpus_files, spm_model, dict_path, cfg, log):
         "--mask-random", "0.1", "--permute-sentences", "0", "--rotate", "0", "--insert", "0",
         "--bpe", "sentencepiece", "--sentencepiece-model", spm_model,  # word boundaries of whole-word masking
         "--no-whole-word-mask-langs", "zh_CN,ja_XX",  # no spaces: mask subwords
-        "--sample-break-mode", "complete", "--tokens-per-sample", str(cfg.max_positions),
+        "--sample-break-mode", "complete", "--tokens-per-sample", str(cfg.pretrain_tokens_per_sample),
         "--multilang-sampling-alpha", "0.7", *_pretrain_schedule_argv(cfg, n, save_dir),
     ], log)
     return _last_checkpoint_model(save_dir, n)
@@ -256,6 +257,7 @@ def pretrain_xlmr(work_dir, corpus_files, spm_model, dict_path, cfg, log):
     save_dir = os.path.join(work_dir, "checkpoints")
     _run_logged([
         sys.executable, "-m", "fairseq_cli.train", data, *xlmr_argv(cfg), "--sample-break-mode", "complete",
+        "--tokens-per-sample", str(cfg.pretrain_tokens_per_sample),  # (the last one given wins)
         # XLM-R's (RoBERTa's) linear decay to 0, which keeps the rate high for longer than inverse-sqrt
         *_pretrain_schedule_argv(cfg, n, save_dir, scheduler=("polynomial_decay", "--total-num-update", str(n))),
     ], log)
@@ -276,11 +278,32 @@ def build_fixture(layout, out_dir, spm_model, dict_path, cfg, state=None, num_up
     save_legacy_checkpoint(os.path.join(out_dir, "model.pt"), args, state, num_updates)
 
 
-def build_fixtures(out_dir, corpus_files, cfg=None, force=False):
+def fixture_settings(corpus_files, cfg):
+    """What identifies a fixture: the format version, the sizes and the corpus by name and content."""
+    return {
+        "version": FIXTURE_VERSION, "config": asdict(cfg),
+        "corpus": [{"name": os.path.basename(p), "bytes": os.path.getsize(p), "sha256": file_sha256(p)}
+                   for p in corpus_files],
+    }
+
+
+def _matching_fixture(directory, settings):
+    """The sidecar of the fixtures in ``directory`` if they were built with ``settings``, else None."""
+    sidecar = os.path.join(directory, "fixtures.json")
+    if not os.path.isfile(sidecar):
+        return None
+    with open(sidecar) as f:
+        cached = json.load(f)
+    return cached if {k: v for k, v in cached.items() if k != "pretrain_seconds"} == settings else None
+
+
+def build_fixtures(out_dir, corpus_files, cfg=None, force=False, prebuilt=None):
     """Build ``mbart.cc25/`` and ``xlmr.base/`` tiny fixtures under ``out_dir`` (cached).
 
     Returns the settings dict (plus ``pretrain_seconds`` of each pretrained model); rebuilds
-    only when the corpus or the settings changed.
+    only when the corpus (by content) or the settings changed. ``prebuilt``: a directory of
+    fixtures built earlier (e.g. the repository's ``fixtures/benchmark-small``), copied instead
+    of building when it was built from the same corpus with the same settings.
     """
     cfg = cfg or TinyModelConfig()
     for path in corpus_files:
@@ -288,20 +311,23 @@ def build_fixtures(out_dir, corpus_files, cfg=None, force=False):
             raise ValueError(f"{path}: missing or empty corpus file; pass monolingual text, one sentence per line")
     if cfg.pretrain_updates > 0:
         corpus_languages(corpus_files)  # fail before any work
-    settings = {
-        "version": FIXTURE_VERSION, "config": asdict(cfg),
-        "corpus": [{"path": os.path.abspath(p), "bytes": os.path.getsize(p)} for p in corpus_files],
-    }
-    sidecar = os.path.join(out_dir, "fixtures.json")
-    if not force and os.path.isfile(sidecar):
-        with open(sidecar) as f:
-            cached = json.load(f)
-        if {k: v for k, v in cached.items() if k != "pretrain_seconds"} == settings:
+    settings = fixture_settings(corpus_files, cfg)
+    if not force:
+        cached = _matching_fixture(out_dir, settings)
+        if cached is not None:
             return cached
+    source = prebuilt and _matching_fixture(prebuilt, settings)
+    if prebuilt and source is None:
+        logger.warning("%s: built from another corpus or with other settings; building the fixtures anew", prebuilt)
     parent = os.path.dirname(os.path.abspath(out_dir))
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=".fixtures-", dir=parent)
     try:
+        if source is not None:
+            shutil.copytree(prebuilt, tmp, dirs_exist_ok=True)
+            _replace_dir(tmp, out_dir)
+            logger.info("copied the prebuilt fixtures of %s to %s", prebuilt, out_dir)
+            return source
         spm_model = os.path.join(tmp, "spm.model")
         dict_path = os.path.join(tmp, "dict.txt")
         train_sentencepiece(corpus_files, spm_model, cfg.vocab_size)
@@ -325,14 +351,18 @@ def build_fixtures(out_dir, corpus_files, cfg=None, force=False):
             settings["pretrain_seconds"] = seconds
         with open(os.path.join(tmp, "fixtures.json"), "w") as f:
             json.dump(settings, f, indent=2)
-        if os.path.isdir(out_dir):
-            shutil.rmtree(out_dir)
-        os.chmod(tmp, 0o755)
-        os.replace(tmp, out_dir)
+        _replace_dir(tmp, out_dir)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     logger.info("built tiny mbart.cc25 and xlmr.base fixtures in %s", out_dir)
     return settings
+
+
+def _replace_dir(tmp, out_dir):
+    if os.path.isdir(out_dir):
+        shutil.rmtree(out_dir)
+    os.chmod(tmp, 0o755)
+    os.replace(tmp, out_dir)
 
 
 def masked_lm_accuracy(hub, lines, mask_prob=0.15, seed=0, batch_size=32):

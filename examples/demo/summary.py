@@ -1,0 +1,81 @@
+"""The demo's table (markdown + JSON) and plot, from the per-run score, language-ID and XLRS files."""
+import json
+import os
+
+from fairseq_xlgen.file_io import atomic_output
+
+
+def _load(path):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def collect(work, results, systems, source, targets):
+    """``{system: {"train_seconds", "targets": {lang: {sp_rougeL, wrong_language_rate, in_source_rate, xlrs}}}}``."""
+    xlrs = {os.path.abspath(row["model"]): row["xlrs"] for row in _load(os.path.join(results, "xlrs.json"))["models"]}
+    table = {}
+    for system, train_langs in systems.items():
+        checkpoint = os.path.abspath(os.path.join(work, "checkpoints", system, "checkpoint_last.pt"))
+        row = {"train_langs": list(train_langs),
+               "train_seconds": _load(os.path.join(work, "checkpoints", system, ".done"))["train_seconds"],
+               "targets": {}}
+        for lang in targets:
+            prefix = os.path.join(results, system, f"test.{lang}")
+            lid = _load(prefix + ".langid.json")["summary"]
+            row["targets"][lang] = {
+                "zero_shot": lang not in train_langs,
+                "sp_rougeL": _load(prefix + ".scores.json")["scores"]["sp_rougeL"],
+                "wrong_language_rate": lid["wrong_language_rate"],
+                "in_source_rate": lid["source_language_rate"],
+                "xlrs": xlrs[checkpoint][f"{source}-{lang}"],
+            }
+        table[system] = row
+    return table
+
+
+def markdown(table, labels, source):
+    lines = ["| system | target | SP-ROUGE-L | wrong language % | in " + source + " % | XLRS " + source + "-target |",
+             "|---|---|---|---|---|---|"]
+    for system, row in table.items():
+        for lang, r in row["targets"].items():
+            seen = "" if r["zero_shot"] else " (trained)"
+            lines.append(f"| {labels[system]} | {lang}{seen} | {r['sp_rougeL']:.2f} | {r['wrong_language_rate']:.1f} "
+                         f"| {r['in_source_rate']:.1f} | {r['xlrs']:.3f} |")
+    return "\n".join(lines)
+
+
+def plot(table, labels, targets, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    width = 0.8 / len(table)
+    for k, (system, row) in enumerate(table.items()):
+        xs = [i + (k - (len(table) - 1) / 2) * width for i in range(len(targets))]
+        for ax, key in zip(axes, ("sp_rougeL", "wrong_language_rate", "xlrs")):
+            ax.bar(xs, [row["targets"][lang][key] for lang in targets], width, label=labels[system])
+    for ax, title in zip(axes, ("SP-ROUGE-L (higher is better)", "wrong language % (lower is better)",
+                                "XLRS with en_XX (higher: more language-agnostic)")):
+        ax.set_xticks(range(len(targets)), targets)
+        ax.set_title(title, fontsize=9)
+    axes[0].legend(fontsize=8)
+    fig.suptitle("zero-shot summarization: task data in en_XX only (tiny mBART, synthetic benchmark)", fontsize=10)
+    fig.tight_layout()
+    with atomic_output(path, mode="wb") as f:
+        fig.savefig(f, format="png", dpi=110)
+    plt.close(fig)
+
+
+def write_summary(work, results, systems, labels, source, targets):
+    """Write ``results/summary.{md,json,png}``; return the markdown table and the three paths."""
+    table = collect(work, results, systems, source, targets)
+    text = markdown(table, labels, source)
+    paths = {ext: os.path.join(results, f"summary.{ext}") for ext in ("md", "json", "png")}
+    with atomic_output(paths["md"]) as f:
+        f.write(text + "\n")
+    with atomic_output(paths["json"]) as f:
+        json.dump(table, f, indent=2)
+    plot(table, labels, targets, paths["png"])
+    return text, paths
