@@ -16,7 +16,9 @@ de_DE is zero-shot for the baseline only: the multi-source run trains on it.
 
     python examples/demo/run.py WORK_DIR [SIZE]       (SIZE small, default, or tiny: a smoke run)
 
-Every stage is skipped when its output exists; fairseq's logs go to WORK_DIR/logs/.
+Every stage is skipped when its output exists (an interrupted finetune resumes from its
+checkpoint_last.pt); fairseq's logs go to WORK_DIR/logs/. Each tool runs on one thread, two at a
+time, so that a rerun on the same machine prints the same table.
 """
 import json
 import os
@@ -25,6 +27,7 @@ import shlex
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from tqdm import tqdm
 
@@ -106,23 +109,24 @@ class Demo:
                     self.log("binarize"))
         steps.update()
         os.makedirs(self.results, exist_ok=True)
-        run(["xlgen-langid", "--hyp", os.path.join(self.bench, "tasks", "summarization", SOURCE, "valid.target"),
-             "--src-lang", SOURCE, "--tgt-lang", SOURCE, "--backend", "ngram",
-             *(a for lang in LANGS for a in ("--train-ngram", f"{lang}={self.bench}/mono/{lang}.txt")),
-             "--save-ngram-model", self.language_id_model()], self.log("langid"))
+        if not done(self.language_id_model()):
+            run(["xlgen-langid", "--hyp", os.path.join(self.bench, "tasks", "summarization", SOURCE, "valid.target"),
+                 "--src-lang", SOURCE, "--tgt-lang", SOURCE, "--backend", "ngram",
+                 *(a for lang in LANGS for a in ("--train-ngram", f"{lang}={self.bench}/mono/{lang}.txt")),
+                 "--save-ngram-model", self.language_id_model()], self.log("langid"))
         steps.update()
         steps.close()
 
     def language_id_model(self):
         return os.path.join(self.results, "ngram-lid.json")
 
-    def finetune(self, system):
+    def finetune(self, system, position=0):
         save = os.path.join(self.work, "checkpoints", system)
         if done(os.path.join(save, "checkpoint_last.pt")) and os.path.isfile(os.path.join(save, ".done")):
             return
         from fairseq_xlgen.pretrained import MBART_ARCH_FLAGS, MBART_CC25_LANGS
 
-        bar = tqdm(total=self.cfg["updates"], desc=f"finetune {LABELS[system]}", unit="update")
+        bar = tqdm(total=self.cfg["updates"], desc=f"finetune {LABELS[system]}", unit="update", position=position)
 
         def progress(line):
             match = re.search(r'"num_updates": "(\d+)"', line)
@@ -148,36 +152,43 @@ class Demo:
             json.dump({"train_seconds": self.seconds[system]}, f)
 
     def evaluate(self):
-        from fairseq_xlgen.pretrained import MBART_CC25_LANGS
-
         jobs = [(s, lang) for s in SYSTEMS for lang in TARGETS]
-        for system, lang in tqdm(jobs, desc="generate + score", unit="run"):
-            out = os.path.join(self.results, system, f"test.{lang}")
-            os.makedirs(os.path.dirname(out), exist_ok=True)
-            if not done(out + ".txt"):
-                run(["fairseq-generate", self.data, "--user-dir", os.path.join(REPO, "fairseq_xlgen"),
-                     "--task", "multi_source_summarization", "--langs", ",".join(MBART_CC25_LANGS),
-                     "--train-langs", SOURCE, "--eval-lang", lang,
-                     "--path", os.path.join(self.work, "checkpoints", system, "checkpoint_last.pt"),
-                     "--gen-subset", "test", "--beam", "4", "--max-len-b", "60", "--batch-size", "64",
-                     "--remove-bpe", "sentencepiece", "--results-path", out + ".gen"], self.log("generate"))
-                os.replace(os.path.join(out + ".gen", "generate-test.txt"), out + ".txt")
-                os.rmdir(out + ".gen")
-            ref = os.path.join(self.bench, "tasks", "summarization", lang, "test.target")
-            if not done(out + ".scores.json"):
-                run(["xlgen-score", "--hyp", out + ".txt", "--ref", ref, "--lang", lang, "--metrics", "sp_rouge",
-                     "--spm", os.path.join(self.model, "sentence.bpe.model"), "--json", out + ".scores.json"],
-                    self.log("score"))
-            if not done(out + ".langid.json"):
-                run(["xlgen-langid", "--hyp", out + ".txt", "--src-lang", SOURCE, "--tgt-lang", lang,
-                     "--backend", "ngram", "--ngram-model", self.language_id_model(), "--json", out + ".langid.json"],
-                    self.log("langid"))
+        bar = tqdm(total=len(jobs), desc="generate + score", unit="run")
+        with ThreadPoolExecutor(2) as pool:
+            for _ in pool.map(lambda job: self.evaluate_one(*job), jobs):
+                bar.update()
+        bar.close()
         xlrs = os.path.join(self.results, "xlrs.json")
         if not done(xlrs):
             run(["xlgen-xlrs", "compute", "--models", self.model,
                  *(os.path.join(self.work, "checkpoints", s, "checkpoint_last.pt") for s in SYSTEMS),
                  "--parallel-prefix", os.path.join(self.parallel, "valid.spm"), "--langs", ",".join(LANGS),
                  "--no-progress", "--out", xlrs], self.log("xlrs"))
+
+    def evaluate_one(self, system, lang):
+        """fairseq-generate on LANG's test split, then SP-ROUGE and language ID of the outputs."""
+        from fairseq_xlgen.pretrained import MBART_CC25_LANGS
+
+        out = os.path.join(self.results, system, f"test.{lang}")
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        if not done(out + ".txt"):
+            run(["fairseq-generate", self.data, "--user-dir", os.path.join(REPO, "fairseq_xlgen"),
+                 "--task", "multi_source_summarization", "--langs", ",".join(MBART_CC25_LANGS),
+                 "--train-langs", SOURCE, "--eval-lang", lang,
+                 "--path", os.path.join(self.work, "checkpoints", system, "checkpoint_last.pt"),
+                 "--gen-subset", "test", "--beam", "4", "--max-len-b", "60", "--batch-size", "64",
+                 "--remove-bpe", "sentencepiece", "--results-path", out + ".gen"], self.log(f"generate.{system}.{lang}"))
+            os.replace(os.path.join(out + ".gen", "generate-test.txt"), out + ".txt")
+            os.rmdir(out + ".gen")
+        ref = os.path.join(self.bench, "tasks", "summarization", lang, "test.target")
+        if not done(out + ".scores.json"):
+            run(["xlgen-score", "--hyp", out + ".txt", "--ref", ref, "--lang", lang, "--metrics", "sp_rouge",
+                 "--spm", os.path.join(self.model, "sentence.bpe.model"), "--json", out + ".scores.json"],
+                self.log(f"score.{system}.{lang}"))
+        if not done(out + ".langid.json"):
+            run(["xlgen-langid", "--hyp", out + ".txt", "--src-lang", SOURCE, "--tgt-lang", lang,
+                 "--backend", "ngram", "--ngram-model", self.language_id_model(), "--json", out + ".langid.json"],
+                self.log(f"langid.{system}.{lang}"))
 
     def summarize(self):
         sys.path.insert(0, HERE)
@@ -194,8 +205,8 @@ def main(argv):
     start = time.time()
     try:
         demo.prepare()
-        for system in SYSTEMS:
-            demo.finetune(system)
+        with ThreadPoolExecutor(2) as pool:  # the two finetunes side by side, one core each
+            list(pool.map(demo.finetune, SYSTEMS, range(len(SYSTEMS))))
         demo.evaluate()
         table, paths = demo.summarize()
     except StageError as e:

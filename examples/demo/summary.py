@@ -54,14 +54,17 @@ def plot(table, labels, targets, path):
     width = 0.8 / len(table)
     for k, (system, row) in enumerate(table.items()):
         xs = [i + (k - (len(table) - 1) / 2) * width for i in range(len(targets))]
+        hatches = ["" if row["targets"][lang]["zero_shot"] else "//" for lang in targets]  # hatched: trained on it
         for ax, key in zip(axes, ("sp_rougeL", "wrong_language_rate", "xlrs")):
-            ax.bar(xs, [row["targets"][lang][key] for lang in targets], width, label=labels[system])
+            ax.bar(xs, [row["targets"][lang][key] for lang in targets], width, label=labels[system],
+                   color=f"C{k}", hatch=hatches)
     for ax, title in zip(axes, ("SP-ROUGE-L (higher is better)", "wrong language % (lower is better)",
                                 "XLRS with en_XX (higher: more language-agnostic)")):
         ax.set_xticks(range(len(targets)), targets)
         ax.set_title(title, fontsize=9)
     axes[0].legend(fontsize=8)
-    fig.suptitle("zero-shot summarization: task data in en_XX only (tiny mBART, synthetic benchmark)", fontsize=10)
+    fig.suptitle("zero-shot summarization: task data in en_XX only (tiny mBART, synthetic benchmark); "
+                 "hatched: a language the system was trained on", fontsize=10)
     fig.tight_layout()
     with atomic_output(path, mode="wb") as f:
         fig.savefig(f, format="png", dpi=110)
