@@ -25,6 +25,7 @@ SMALL_ARGS = {
     "laft_training": ["--size", "tiny", "--vocab", "8000", "--batch", "8", "--updates", "2"],
     "laft_removal": [],
     "language_components": ["--sizes", "1000", "4000"],
+    "vecmap_fidelity": ["--lines", "3000", "--stochastic-interval", "5"],
 }
 
 
