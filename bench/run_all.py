@@ -28,6 +28,7 @@ SMALL_ARGS = {
     "sga_decoding": ["--layers", "2", "--dim", "64", "--ffn", "128", "--heads", "4", "--vocab", "1000",
                      "--prompt-length", "8", "--batch-sizes", "1", "4", "--repeats", "1"],
     "sga_prompt_capacity": ["--sentences", "4", "--steps", "10"],
+    "vecmap_fidelity": ["--lines", "3000", "--stochastic-interval", "5"],
 }
 
 

@@ -7,8 +7,10 @@ import torch
 
 from fairseq_xlgen.lexicon.embedding_mapping import (
     MappingConfig,
+    SelfLearningState,
     csls_topk,
     identical_seed_pairs,
+    induce_dictionary,
     map_embeddings,
     normalize_embeddings,
     numeral_seed_pairs,
@@ -123,6 +125,8 @@ def test_unsupervised_mapping_recovers_the_translation():
     assert result.src_mapped.shape == (1200, 64) and result.tgt_mapped.shape == (1200, 64)
     assert result.keep_prob_history[0] == 0.1 and result.keep_prob_history[-1] == 1.0
     assert result.keep_prob_history == sorted(result.keep_prob_history)
+    # VecMap's end: more than `interval` iterations at p = 1 without improvement
+    assert result.keep_prob_history[-(FAST["stochastic_interval"] + 1):] == [1.0] * (FAST["stochastic_interval"] + 1)
     assert result.objective_history[-1] > result.objective_history[0]
     assert len(result.objective_history) == result.iterations
     # final dictionary: mostly gold pairs, within the frequency cutoff
@@ -193,3 +197,77 @@ def test_resuming_from_a_checkpoint_matches_an_uninterrupted_run(tmp_path):
     with pytest.raises(ValueError, match="checkpoint was made for other"):
         map_embeddings(src, tgt, MappingConfig(max_iterations=8, csls_knn=5, **FAST), progress=False,
                        checkpoint_path=checkpoint)
+
+
+# --- VecMap's dictionary induction and schedule (issue 11, item 4), on hand-made numbers ----
+
+def test_objective_is_the_mean_best_cosine_whatever_the_keep_probability_or_csls():
+    # Source words at 0° and 90°, target words at 30°, 80°, 200° (2-d unit vectors).
+    # Best cosines: x0 cos30, x1 cos10; z0 cos30, z1 cos10, z2 cos110 (its best is x1 at 90°).
+    x, z = unit_vectors([0, 90]), unit_vectors([30, 80, 200])
+    c = lambda degrees: math.cos(math.radians(degrees))
+    expected = ((c(30) + c(10)) / 2 + (c(30) + c(10) + c(110)) / 3) / 2
+    assert expected == pytest.approx(0.71417, abs=1e-5)
+    for knn, keep_prob in ((0, 1.0), (1, 1.0), (0, 0.3), (1, 0.1)):
+        generator = torch.Generator().manual_seed(0)
+        _, objective = induce_dictionary(x, z, knn, keep_prob, generator, batch_size=10)
+        assert objective == pytest.approx(expected, abs=1e-12)
+
+
+def test_pairs_found_in_both_directions_count_twice():
+    # Same words: x0 ↔ z0 and x1 ↔ z1 are mutual nearest pairs; z2 (200°) goes to x1 (90°, cos110
+    # > cos200), while no source word picks it. VecMap concatenates the two directions.
+    x, z = unit_vectors([0, 90]), unit_vectors([30, 80, 200])
+    pairs, _ = induce_dictionary(x, z, 0, 1.0, None, batch_size=10)
+    assert pairs.tolist() == [[0, 0], [1, 1], [0, 0], [1, 1], [1, 2]]
+
+
+def vectors_with_cosines(cosines):
+    """Query (1, 0, 0) and keys whose cosines with it are ``cosines``."""
+    keys = torch.tensor([[c, math.sqrt(1 - c * c), 0.0] for c in cosines], dtype=torch.float64)
+    return torch.tensor([[1.0, 0.0, 0.0]], dtype=torch.float64), keys
+
+
+def test_a_dropped_similarity_counts_as_zero():
+    # VecMap multiplies the scores by a 0/1 mask: a dropped score is 0, not -inf.
+    # Keys with cosines .3 and -.2: column 0 wins under every mask (kept: .3 is the best; dropped:
+    # its 0 beats -.2). With dropped = -inf, the mask "column 1 only" (p(1-p) = 1/4) would pick 1.
+    query, keys = vectors_with_cosines([0.3, -0.2])
+    queries = query.repeat(400, 1)
+    pairs, _ = induce_dictionary(queries, keys, 0, 0.5, torch.Generator().manual_seed(1), batch_size=1000)
+    assert pairs[:400, 1].tolist() == [0] * 400
+    # Cosines -.3, -.2, .4 at p = 1/2: column 2 when kept (1/2); otherwise the first dropped
+    # column: 0 (1/4), else 1 (1/8), else 2 itself (1/8). So P = (1/4, 1/8, 5/8); with -inf it
+    # would be (1/8, 1/4, 1/2) and no pair at all for 1/8 of the queries.
+    query, keys = vectors_with_cosines([-0.3, -0.2, 0.4])
+    n = 8000
+    for batch_size in (n, 3000):  # one block, and blocks with their own top-k widths
+        pairs, _ = induce_dictionary(query.repeat(n, 1), keys, 0, 0.5, torch.Generator().manual_seed(2), batch_size)
+        shares = torch.bincount(pairs[:n, 1], minlength=3).double() / n
+        assert shares.tolist() == pytest.approx([1 / 4, 1 / 8, 5 / 8], abs=0.02)
+
+
+def run_schedule(objectives, **settings):
+    config = MappingConfig(**settings)
+    state = SelfLearningState(pairs=torch.zeros(0, 2, dtype=torch.long), keep_prob=config.keep_prob_start)
+    for objective in objectives:
+        if not state.before_iteration(config):
+            break
+        state.record(objective, config)
+    return state
+
+
+def test_stall_waits_more_than_interval_iterations_also_at_keep_prob_one():
+    # Constant objective, interval 2: iteration 1 improves (from -inf); iterations 2, 3 do not;
+    # before iteration 4, 4 - 1 > 2: p doubles and the count restarts at 4; before 7, p = 1;
+    # before 10, 10 - 7 > 2 at p = 1: the end. Nine iterations, three at each p.
+    state = run_schedule([1.0] * 20, keep_prob_start=0.25, keep_prob_multiplier=2.0, stochastic_interval=2)
+    assert state.keep_prob_history == [0.25] * 3 + [0.5] * 3 + [1.0] * 3
+    assert state.iteration == 9 and state.converged
+
+
+def test_a_gain_of_exactly_the_threshold_is_an_improvement():
+    # threshold 0.5, interval 1, p = 1: iteration 2 gains exactly 0.5 (improves), 3 does not,
+    # and before iteration 4 (4 - 2 > 1) self-learning ends: 3 iterations (2 if ">" were used).
+    state = run_schedule([1.0, 1.5, 1.5, 1.5, 1.5], keep_prob_start=1.0, stochastic_interval=1, threshold=0.5)
+    assert state.iteration == 3 and state.last_improvement == 2 and state.best_objective == 1.5

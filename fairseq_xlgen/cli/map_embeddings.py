@@ -123,7 +123,8 @@ def main(argv=None):
         "objective_history": result.objective_history,
         "keep_prob_history": result.keep_prob_history,
         "iteration_seconds": [round(t, 4) for t in result.iteration_seconds],
-        "final_dictionary_pairs": int(result.dictionary.shape[0]),
+        "final_dictionary_pairs": int(result.dictionary.shape[0]),  # a pair found both ways counts twice
+        "final_dictionary_distinct_pairs": int(torch.unique(result.dictionary, dim=0).shape[0]),
         "seconds": round(result.seconds, 3),
     }
     for out in (args.src_out, args.tgt_out):

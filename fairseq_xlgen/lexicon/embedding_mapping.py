@@ -1,29 +1,45 @@
 """Fully unsupervised cross-lingual mapping of word embeddings (a VecMap re-implementation).
 
 Artetxe, Labaka & Agirre (ACL 2018), "A robust self-learning method for fully
-unsupervised cross-lingual mappings of word embeddings", written from the paper:
+unsupervised cross-lingual mappings of word embeddings", written from the paper, with the
+details the paper leaves open set as the authors' public implementation sets them:
 
 * §3.1 normalization: unit length, mean centering, unit length again;
 * §3.2 unsupervised initialization: rows of sqrt(X Xᵀ) = U S Uᵀ (X = U S Vᵀ) sorted, so that
   a word is described by its similarity *distribution*, which is comparable across languages;
 * §3.3 self-learning: orthogonal mapping for the current dictionary, then dictionary
-  induction by CSLS over the most frequent words, stochastic (each similarity kept with
-  probability p) and bidirectional;
+  induction by CSLS over the most frequent words, stochastic and bidirectional;
 * §3.4 final symmetric re-weighting (Artetxe et al., AAAI 2018): whitening, orthogonal
   mapping, re-weighting by S^0.5 on both sides, de-whitening.
 
-Objective (our choice; it drives the convergence test): the mean CSLS score of each word's
-selected nearest neighbour (after stochastic masking), averaged over the src→tgt and
-tgt→src directions.
+Dictionary induction (§3.3) as VecMap does it:
 
-Numerics: the n×n similarity work runs in ``config.dtype`` (float32 by default: twice as
-fast on CPU and what GPUs are good at; float64 is available for CPU checks); the small
-d×d problems (Procrustes SVD, symmetric square roots by ``eigh``, the SVD behind
+* stochastic: each similarity is kept with probability p and a *dropped* one counts as 0
+  (VecMap multiplies the matrix by a 0/1 mask before the arg-max), so when every kept
+  candidate of a word scores below 0 the word goes to the first dropped candidate in
+  frequency order;
+* the CSLS score compared with that 0 is cos(x, z) − r(z)/2, VecMap's NN-equivalent form of
+  2 cos(x, z) − r(x) − r(z) (same arg-max per row, different sign);
+* bidirectional: the dictionary is the *concatenation* of every src→tgt and every tgt→src
+  nearest pair, so a pair found in both directions counts twice in the next Procrustes
+  problem (and in the final whitening).
+
+Objective and convergence (VecMap's): the objective is the mean over words of the *best*
+cosine similarity (no CSLS, no dropout), averaged over both directions; it improves when
+``objective − best ≥ threshold``. Before each iteration ``it`` (1-based), if
+``it − last_improvement > stochastic_interval``, p is multiplied by ``keep_prob_multiplier``
+(up to 1) and the count restarts, or, when p was already 1, self-learning ends: at p = 1
+the loop too waits the full interval.
+
+Numerics: the n×n similarity work runs in ``config.dtype`` (float32 by default, as VecMap);
+the small d×d problems (Procrustes SVD, symmetric square roots by ``eigh``, the SVD behind
 sqrt(X Xᵀ)) run in float64. Rows are assumed ordered by frequency, as word2vec writes them.
 
-Cost per self-learning iteration: two vocab × vocab × d matmuls (X Zᵀ and Z Xᵀ, each kept
-for the CSLS penalties and the nearest-neighbour pass when it fits in ``batch_size`` rows)
-and top-k passes over them; ``bench/embedding_mapping.py`` measures it.
+Cost per self-learning iteration: one vocab × vocab × d matmul X Zᵀ (its transpose is
+copied for the tgt→src direction) when the vocabulary fits in ``batch_size`` rows, two
+top-k passes per direction (the k nearest for the CSLS penalties and the best cosine,
+then the few best CSLS candidates the stochastic draw needs); VecMap does four matmuls
+and k arg-max passes. ``bench/embedding_mapping.py`` and ``bench/vecmap_fidelity.py`` measure it.
 """
 import dataclasses
 import logging
@@ -33,6 +49,7 @@ import re
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
 from fairseq_xlgen.checkpoint_loading import load_checkpoint
@@ -64,9 +81,11 @@ class MappingConfig:
     keep_prob_multiplier: float = field(default=2.0, metadata={
         "help": "factor applied to p when the objective stalls"})
     stochastic_interval: int = field(default=50, metadata={
-        "help": "iterations without improvement before p is increased"})
+        "help": "p is increased (at p = 1: self-learning ends) after more than this many iterations "
+                "without improvement"})
     threshold: float = field(default=1e-6, metadata={
-        "help": "minimum objective gain that counts as an improvement"})
+        "help": "an iteration improves when objective - best objective >= threshold "
+                "(objective: mean best cosine, both directions)"})
     max_iterations: int = field(default=0, metadata={
         "help": "stop self-learning after this many iterations (0 = until convergence)"})
     src_reweight: float = field(default=0.5, metadata={
@@ -100,7 +119,7 @@ class MappingResult:
 
     src_mapped: torch.Tensor  # (n_src, d), on CPU
     tgt_mapped: torch.Tensor  # (n_tgt, d), on CPU
-    dictionary: torch.Tensor  # (n_pairs, 2) long: final (src index, tgt index) pairs
+    dictionary: torch.Tensor  # (n_pairs, 2) long: final (src index, tgt index) pairs, a pair found both ways twice
     iterations: int
     converged: bool  # False if stopped by max_iterations
     objective_history: list  # per iteration
@@ -128,6 +147,17 @@ def procrustes(x, z):
     return (u @ vh).to(x.dtype)
 
 
+def _matmul_transposed(a, b, out=None):
+    """``a @ bᵀ`` (into ``out`` if given). On CPU through NumPy's BLAS, which shares the
+    tensors' memory: the venv's OpenBLAS sgemm measured 1.7× faster than torch's MKL on the
+    2-core AMD EPYC machine (bench/vecmap_fidelity.py); elsewhere ``torch.matmul``."""
+    if a.device.type != "cpu":
+        return torch.matmul(a, b.T, out=out)
+    out = a.new_empty(a.shape[0], b.shape[0]) if out is None else out
+    np.matmul(a.numpy(), b.numpy().T, out=out.numpy())
+    return out
+
+
 def _symmetric_power(matrix, power):
     """matrix^power for a symmetric positive semi-definite matrix, by eigh in float64."""
     eigenvalues, eigenvectors = torch.linalg.eigh(matrix.double())
@@ -139,17 +169,19 @@ class _Similarities:
     """Rows of ``queries @ keysᵀ``, ``batch_size`` rows at a time, for repeated top-k passes.
 
     When all rows fit in one batch, the matrix is computed once and kept: the second pass of
-    an iteration (CSLS nearest neighbours after the CSLS penalties) then costs no matmul. A
-    pass that adjusts the matrix in place consumes the kept copy. The matrix (or batch)
-    lives in ``workspace[name]``, reused across iterations: fresh allocations of this size
-    cost page faults on CPU.
+    an iteration (CSLS nearest neighbours after the CSLS penalties) then costs no matmul, and
+    a ``transpose_of`` matrix kept untouched gives this one by a transposed copy instead of a
+    matmul. A pass that adjusts the matrix in place consumes the kept copy. The matrix (or
+    batch) lives in ``workspace[name]``, reused across iterations: fresh allocations of this
+    size cost page faults on CPU.
     """
 
-    def __init__(self, queries, keys, batch_size, workspace=None, name="similarities"):
+    def __init__(self, queries, keys, batch_size, workspace=None, name="similarities", transpose_of=None):
         self.queries, self.keys = queries, keys
         self.rows_per_block = min(batch_size, queries.shape[0])
         self.workspace = {} if workspace is None else workspace
         self.name = name
+        self.transpose_of = transpose_of
         self.kept = False
 
     def _buffer(self):
@@ -161,24 +193,29 @@ class _Similarities:
             buffer = self.workspace[self.name] = self.queries.new_empty(shape)
         return buffer
 
-    def _blocks(self, in_place):
+    def blocks(self, in_place):
+        """Yield ``(row slice, similarity block)``; ``in_place`` if the caller modifies the block."""
         n, buffer = self.queries.shape[0], self._buffer()
         if n == self.rows_per_block:
             if not self.kept:
-                torch.matmul(self.queries, self.keys.T, out=buffer)
+                source = self.transpose_of
+                if source is not None and source.kept and source.rows_per_block == source.queries.shape[0]:
+                    buffer.copy_(source.workspace[source.name].T)
+                else:
+                    _matmul_transposed(self.queries, self.keys, out=buffer)
             self.kept = not in_place
             yield slice(0, n), buffer
             return
         for start in range(0, n, self.rows_per_block):
             rows = slice(start, min(start + self.rows_per_block, n))
-            yield rows, torch.matmul(self.queries[rows], self.keys.T, out=buffer[: rows.stop - start])
+            yield rows, _matmul_transposed(self.queries[rows], self.keys, out=buffer[: rows.stop - start])
 
     def topk(self, k, adjust=None):
         """Top-k of each row of ``adjust(queries @ keysᵀ)``; ``adjust(sims, rows)`` may modify
         the block in place (``rows`` is its row slice)."""
         k = min(k, self.keys.shape[0])
         values, indices = [], []
-        for rows, sims in self._blocks(in_place=adjust is not None):
+        for rows, sims in self.blocks(in_place=adjust is not None):
             if adjust is not None:
                 adjust(sims, rows)
             top = sims.topk(k, dim=1)
@@ -186,11 +223,12 @@ class _Similarities:
             indices.append(top.indices)
         return torch.cat(values), torch.cat(indices)
 
-    def knn_mean(self, knn):
-        """r(q): mean similarity of each query to its ``knn`` nearest keys (CSLS penalty)."""
-        if knn == 0:
-            return self.queries.new_zeros(self.queries.shape[0])
-        return self.topk(knn)[0].mean(dim=1)
+    def knn_mean_and_best(self, knn):
+        """r(q), the mean similarity of each query to its ``knn`` nearest keys (CSLS penalty;
+        0 if ``knn`` = 0), and each query's best similarity (VecMap's objective term)."""
+        values, _ = self.topk(max(knn, 1))
+        r = values.mean(dim=1) if knn else torch.zeros_like(values[:, 0])
+        return r, values[:, 0]
 
 
 def _csls_adjustment(penalty_queries, penalty_keys, knn):
@@ -213,68 +251,146 @@ def csls_topk(src, tgt, k, knn=10, batch_size=10000):
     """
     src, tgt = normalize_embeddings(src, ("unit",)), normalize_embeddings(tgt, ("unit",))
     forward = _Similarities(src, tgt, batch_size)
-    r_src, r_tgt = forward.knn_mean(knn), _Similarities(tgt, src, batch_size).knn_mean(knn)
+    r_src, _ = forward.knn_mean_and_best(knn)
+    r_tgt, _ = _Similarities(tgt, src, batch_size).knn_mean_and_best(knn)
     return forward.topk(k, _csls_adjustment(r_src, r_tgt, knn))
 
 
-def _stochastic_nearest(similarities, r_queries, r_keys, knn, keep_prob, generator):
-    """Stochastic CSLS nearest neighbour of each query (§3.3, stochastic dictionary induction).
+#: Rank quantile of the stochastic draw that sets the common top-k width; rows drawn deeper
+#: get a second, wider top-k of their own (see :func:`_stochastic_nearest`).
+_COMMON_RANK_QUANTILE = 0.97
+#: Columns examined per step when searching for a row's first dropped column.
+_DROPPED_SCAN_WIDTH = 16
 
-    Keeping each similarity with probability p and taking the arg-max of the kept ones is
-    the same as taking the G-th best key with G ~ Geometric(p) (failures before the first
-    kept entry), so only the top max(G)+1 keys are needed instead of a full random mask.
-    Returns (query indices, key indices, scores) for the queries with a kept entry.
+
+def _geometric_ranks(n, keep_prob, generator, device):
+    """Rank (0 = best) of the first kept entry when each entry is kept with ``keep_prob``:
+    Geometric(p) failures, by inversion."""
+    if keep_prob >= 1.0:
+        return torch.zeros(n, dtype=torch.long, device=device)
+    uniform = torch.rand(n, generator=generator, device=device, dtype=torch.float64)
+    return torch.floor(torch.log1p(-uniform) / math.log1p(-keep_prob)).long()
+
+
+def _first_dropped_columns(above, kept, n_keys, keep_prob, generator):
+    """Lowest column index whose similarity was dropped, for rows whose dropout mask is
+    fixed on some columns: the ``above[i]`` columns (ranked above the kept one; padded with
+    −1) dropped, column ``kept[i]`` kept, every other column dropped with probability 1 − p."""
+    result = torch.full_like(kept, n_keys)
+    pending = torch.arange(kept.shape[0], device=kept.device)
+    for start in range(0, n_keys, _DROPPED_SCAN_WIDTH):
+        if pending.numel() == 0:
+            break
+        columns = torch.arange(start, min(start + _DROPPED_SCAN_WIDTH, n_keys), device=kept.device)
+        dropped = torch.rand(pending.numel(), columns.numel(), generator=generator, device=kept.device) >= keep_prob
+        dropped |= (above[pending, :, None] == columns[None, None, :]).any(dim=1)
+        dropped &= kept[pending, None] != columns[None, :]
+        found = dropped.any(dim=1)
+        result[pending[found]] = columns[dropped[found].int().argmax(dim=1)]
+        pending = pending[~found]
+    return result
+
+
+def _stochastic_nearest(similarities, r_keys, keep_prob, generator):
+    """Stochastic CSLS nearest key of every query, as VecMap draws it (§3.3).
+
+    VecMap scores cos(q, k) − r(k)/2 (CSLS up to a per-query shift), keeps each score with
+    probability p, sets the dropped ones to 0 and takes the arg-max. Drawn here without the
+    full random mask: the best kept score is the G-th best score, G ~ Geometric(p) (so only
+    the top G+1 scores are needed); if it is positive it wins; if it is negative the 0 of a
+    dropped entry wins, and the arg-max is the first dropped column (ties at 0 go to the
+    lowest index), drawn column by column given what the ranks fix; if all are dropped, 0.
+    Returns the key index of every query.
     """
     queries, n_keys = similarities.queries, similarities.keys.shape[0]
-    n_queries = queries.shape[0]
-    if keep_prob >= 1.0:
-        ranks = torch.zeros(n_queries, dtype=torch.long, device=queries.device)
-    else:
-        uniform = torch.rand(n_queries, generator=generator, device=queries.device, dtype=torch.float64)
-        ranks = torch.floor(torch.log1p(-uniform) / math.log1p(-keep_prob)).long()
-    kept = ranks < n_keys
-    k = int(ranks[kept].max()) + 1 if bool(kept.any()) else 1
-    scores, indices = similarities.topk(k, _csls_adjustment(r_queries, r_keys, knn))
-    positions = ranks.clamp(max=k - 1)[:, None]
-    query_ids = torch.arange(n_queries, device=queries.device)[kept]
-    return query_ids, indices.gather(1, positions)[kept, 0], scores.gather(1, positions)[kept, 0]
+    ranks = _geometric_ranks(queries.shape[0], keep_prob, generator, queries.device)
+    half_r_keys = r_keys / 2
+    chosen, fallback_parts = [], []
+    for rows, sims in similarities.blocks(in_place=True):
+        sims.sub_(half_r_keys[None, :])
+        block_ranks = ranks[rows].clamp(max=n_keys - 1)
+        width = min(n_keys, int(torch.quantile(block_ranks.double(), _COMMON_RANK_QUANTILE)) + 1)
+        top_values, top_indices = sims.topk(width, dim=1)
+        values = torch.empty(block_ranks.shape, dtype=sims.dtype, device=sims.device)
+        indices = torch.empty_like(block_ranks)
+        common = block_ranks < width
+        values[common] = top_values[common].gather(1, block_ranks[common, None])[:, 0]
+        indices[common] = top_indices[common].gather(1, block_ranks[common, None])[:, 0]
+        deep = (~common).nonzero()[:, 0]
+        if deep.numel():  # rows drawn below the common width: a wider top-k of those rows only
+            deep_values, deep_indices = sims[deep].topk(int(block_ranks[deep].max()) + 1, dim=1)
+            values[deep] = deep_values.gather(1, block_ranks[deep, None])[:, 0]
+            indices[deep] = deep_indices.gather(1, block_ranks[deep, None])[:, 0]
+        if keep_prob < 1.0:
+            negative = (values < 0).nonzero()[:, 0]
+            if negative.numel():  # a dropped 0 wins: note the columns ranked above the kept one
+                depth = int(block_ranks[negative].max())
+                above = indices.new_full((negative.numel(), depth), -1)
+                is_common = common[negative]
+                above[is_common, :min(depth, width)] = top_indices[negative[is_common], :depth]
+                if deep.numel():
+                    deep_position = torch.full_like(block_ranks, -1)
+                    deep_position[deep] = torch.arange(deep.numel(), device=sims.device)
+                    above[~is_common] = deep_indices[deep_position[negative[~is_common]], :depth]
+                above.masked_fill_(torch.arange(depth, device=sims.device)[None, :] >= block_ranks[negative, None], -1)
+                fallback_parts.append((rows.start + negative, above, indices[negative]))
+        chosen.append(indices)
+    chosen = torch.cat(chosen)
+    if fallback_parts:  # one draw for all blocks, so that batching does not change the result
+        depth = max(above.shape[1] for _, above, _ in fallback_parts)
+        above = torch.cat([torch.nn.functional.pad(above, (0, depth - above.shape[1]), value=-1)
+                           for _, above, _ in fallback_parts])
+        query_ids = torch.cat([ids for ids, _, _ in fallback_parts])
+        kept = torch.cat([kept for _, _, kept in fallback_parts])
+        chosen[query_ids] = _first_dropped_columns(above, kept, n_keys, keep_prob, generator)
+    chosen[ranks >= n_keys] = 0  # every score dropped: the arg-max of a row of zeros
+    return chosen
 
 
-def _induce_dictionary(x, z, knn, keep_prob, generator, batch_size, workspace=None):
-    """Bidirectional CSLS dictionary (§3.3): union of src→tgt and tgt→src nearest pairs.
+def induce_dictionary(x, z, knn, keep_prob, generator, batch_size, workspace=None):
+    """Bidirectional CSLS dictionary (§3.3) and VecMap's objective.
 
-    ``x`` and ``z`` are unit-length rows in a shared space. The objective is the mean CSLS
-    score of the selected (kept) nearest neighbours, averaged over the two directions.
-    Two matmuls per call when each side fits in ``batch_size`` rows (see :class:`_Similarities`),
-    four otherwise. ``workspace`` (a dict) keeps the similarity buffers for the next call.
-    Returns ``(pairs (n × 2), objective)``.
+    ``x`` and ``z`` are unit-length rows in a shared space. Returns ``(pairs, objective)``:
+    ``pairs`` (n_x + n_z) × 2 is the src→tgt nearest pair of every source row followed by the
+    tgt→src nearest pair of every target row (a pair found both ways appears twice, as in
+    VecMap's ``--direction union``); ``objective`` is the mean best cosine of the source rows
+    and of the target rows, averaged (not affected by ``keep_prob`` or CSLS). One matmul per
+    call when each side fits in ``batch_size`` rows (see :class:`_Similarities`), four
+    otherwise. ``workspace`` (a dict) keeps the similarity buffers for the next call.
     """
     workspace = {} if workspace is None else workspace
     forward = _Similarities(x, z, batch_size, workspace, "forward")
-    backward = _Similarities(z, x, batch_size, workspace, "backward")
-    r_x, r_z = forward.knn_mean(knn), backward.knn_mean(knn)
-    src_fwd, tgt_fwd, score_fwd = _stochastic_nearest(forward, r_x, r_z, knn, keep_prob, generator)
-    tgt_bwd, src_bwd, score_bwd = _stochastic_nearest(backward, r_z, r_x, knn, keep_prob, generator)
-    pair_keys = torch.unique(torch.cat([src_fwd * z.shape[0] + tgt_fwd, src_bwd * z.shape[0] + tgt_bwd]))
-    pairs = torch.stack([pair_keys // z.shape[0], pair_keys % z.shape[0]], dim=1)
-    objective = (score_fwd.double().mean() + score_bwd.double().mean()).item() / 2
+    backward = _Similarities(z, x, batch_size, workspace, "backward", transpose_of=forward)
+    r_x, best_x = forward.knn_mean_and_best(knn)
+    r_z, best_z = backward.knn_mean_and_best(knn)
+    tgt_fwd = _stochastic_nearest(forward, r_z, keep_prob, generator)
+    src_bwd = _stochastic_nearest(backward, r_x, keep_prob, generator)
+    pairs = torch.cat([torch.stack([torch.arange(x.shape[0], device=x.device), tgt_fwd], dim=1),
+                       torch.stack([src_bwd, torch.arange(z.shape[0], device=z.device)], dim=1)])
+    objective = (best_x.double().mean() + best_z.double().mean()).item() / 2
     return pairs, objective
 
 
 def _sorted_similarity_profile(emb):
-    """§3.2: rows of sqrt(M) = U S Uᵀ (M = emb embᵀ, emb = U S Vᵀ) sorted descending,
-    then normalized (unit, center, unit)."""
+    """§3.2: rows of sqrt(M) = U S Uᵀ (M = emb embᵀ, emb = U S Vᵀ) sorted (ascending, as
+    VecMap; any fixed order gives the same similarities), then normalized (unit, center, unit)."""
     u, s, _ = torch.linalg.svd(emb.double(), full_matrices=False)
-    sqrt_similarity = ((u * s) @ u.T).to(emb.dtype)
-    return normalize_embeddings(sqrt_similarity.sort(dim=1, descending=True).values)
+    u = u.to(emb.dtype)
+    sqrt_similarity = _matmul_transposed(u * s.to(emb.dtype), u)
+    if sqrt_similarity.device.type == "cpu":  # NumPy's sort: 3× torch's on CPU (measured)
+        sqrt_similarity.numpy().sort(axis=1)
+    else:
+        sqrt_similarity = sqrt_similarity.sort(dim=1).values
+    return normalize_embeddings(sqrt_similarity)
 
 
 def unsupervised_initial_dictionary(x, z, config):
     """§3.2: initial dictionary from the sorted similarity profiles of the ``init_vocab``
-    most frequent words (same count on both sides), by bidirectional CSLS."""
+    most frequent words (same count on both sides), by bidirectional CSLS (every word of both
+    sides with its nearest, as in :func:`induce_dictionary`)."""
     n = min(config.init_vocab, x.shape[0], z.shape[0])
-    pairs, _ = _induce_dictionary(_sorted_similarity_profile(x[:n]), _sorted_similarity_profile(z[:n]),
-                                  config.init_csls_knn, 1.0, None, config.batch_size)
+    pairs, _ = induce_dictionary(_sorted_similarity_profile(x[:n]), _sorted_similarity_profile(z[:n]),
+                                 config.init_csls_knn, 1.0, None, config.batch_size)
     return pairs
 
 
@@ -332,8 +448,9 @@ def _symmetric_reweighting(x, z, pairs, config):
 
 
 @dataclass
-class _LoopState:
-    """Everything self-learning needs to continue; saved in checkpoints."""
+class SelfLearningState:
+    """Everything self-learning needs to continue (saved in checkpoints), and VecMap's
+    schedule of the keep probability and of convergence."""
 
     pairs: torch.Tensor
     keep_prob: float
@@ -345,13 +462,39 @@ class _LoopState:
     keep_prob_history: list = field(default_factory=list)
     iteration_seconds: list = field(default_factory=list)
 
+    def before_iteration(self, config):
+        """VecMap's check before iteration ``it`` = ``iteration + 1``: after more than
+        ``stochastic_interval`` iterations without improvement, multiply p (up to 1) and
+        restart the count, or, if p is already 1, end. Returns False when self-learning ends."""
+        it = self.iteration + 1
+        if it - self.last_improvement > config.stochastic_interval:
+            if self.keep_prob >= 1.0:
+                self.converged = True
+                return False
+            self.keep_prob = min(1.0, self.keep_prob * config.keep_prob_multiplier)
+            self.last_improvement = it
+        return True
+
+    def record(self, objective, config):
+        """Count an iteration with ``objective``; ``objective − best ≥ threshold`` improves."""
+        self.iteration += 1
+        self.objective_history.append(objective)
+        self.keep_prob_history.append(self.keep_prob)
+        if objective - self.best_objective >= config.threshold:
+            self.best_objective, self.last_improvement = objective, self.iteration
+
+
+#: Changes when the meaning of a saved self-learning state changes (2: VecMap's dictionary
+#: with repeated pairs and its schedule), so that an older checkpoint is not resumed.
+_CHECKPOINT_FORMAT = 2
+
 
 def _checkpoint_fingerprint(x, z, config):
     """What a checkpoint must match to be resumed (not batch size, device or iteration cap)."""
     settings = dataclasses.asdict(config)
     for runtime_only in ("max_iterations", "batch_size", "device"):
         settings.pop(runtime_only)
-    return {"src_shape": tuple(x.shape), "tgt_shape": tuple(z.shape), "config": settings}
+    return {"format": _CHECKPOINT_FORMAT, "src_shape": tuple(x.shape), "tgt_shape": tuple(z.shape), "config": settings}
 
 
 def _save_checkpoint(path, state, generator, fingerprint):
@@ -366,7 +509,7 @@ def _load_checkpoint(path, generator, fingerprint, device):
         raise InputFileError(path, "checkpoint was made for other embeddings or settings; "
                              "delete it or use another checkpoint path")
     generator.set_state(saved["rng"])
-    state = _LoopState(**saved["state"])
+    state = SelfLearningState(**saved["state"])
     state.pairs = state.pairs.to(device)
     return state
 
@@ -378,9 +521,9 @@ def map_embeddings(src_emb, tgt_emb, config, seed_pairs=None, src_words=None, tg
     Runs §3.1–§3.4: normalization, initial dictionary (``config.init``; ``seed_pairs`` of
     (src index, tgt index) for ``"seed_dictionary"``, ``src_words``/``tgt_words`` for
     ``"identical"``/``"numerals"``), self-learning until convergence, final re-weighting.
-    Convergence: p is multiplied by ``keep_prob_multiplier`` (up to 1) after
-    ``stochastic_interval`` iterations without an objective gain above ``threshold``; at
-    p = 1 induction is deterministic and the loop stops at the first iteration without gain.
+    Convergence as VecMap's (:class:`SelfLearningState`): p is multiplied by
+    ``keep_prob_multiplier`` (up to 1) after more than ``stochastic_interval`` iterations
+    without an objective gain of ``threshold``, and the loop ends after as many at p = 1.
     With ``checkpoint_path``, the loop state is saved every ``checkpoint_every`` iterations
     and at the end, and a matching checkpoint is resumed from.
     """
@@ -399,32 +542,21 @@ def map_embeddings(src_emb, tgt_emb, config, seed_pairs=None, src_words=None, tg
         logger.info("resumed from %s at iteration %d (keep prob %.2f)", checkpoint_path, state.iteration, state.keep_prob)
     else:
         pairs = _initial_pairs(x, z, config, seed_pairs, src_words, tgt_words)
-        state = _LoopState(pairs=pairs, keep_prob=config.keep_prob_start)
+        state = SelfLearningState(pairs=pairs, keep_prob=config.keep_prob_start)
         if progress:
             logger.info("initial dictionary (%s): %d pairs", config.init, pairs.shape[0])
 
     workspace = {}  # similarity buffers shared by all iterations
-    while not state.converged and not (config.max_iterations and state.iteration >= config.max_iterations):
+    while not (config.max_iterations and state.iteration >= config.max_iterations) and state.before_iteration(config):
         tic = time.perf_counter()
         w = procrustes(x[state.pairs[:, 0]], z[state.pairs[:, 1]])
-        pairs, objective = _induce_dictionary(x_cut @ w, z_cut, config.csls_knn, state.keep_prob,
-                                              generator, config.batch_size, workspace)
-        state.iteration += 1
-        state.objective_history.append(objective)
-        state.keep_prob_history.append(state.keep_prob)
+        state.pairs, objective = induce_dictionary(x_cut @ w, z_cut, config.csls_knn, state.keep_prob,
+                                                   generator, config.batch_size, workspace)
+        state.record(objective, config)
         state.iteration_seconds.append(time.perf_counter() - tic)
         if progress:
-            logger.info("iteration %d: objective %.6f, keep prob %.3f, dictionary %d pairs, %.2fs",
-                        state.iteration, objective, state.keep_prob, pairs.shape[0], state.iteration_seconds[-1])
-        improved = objective - state.best_objective > config.threshold
-        if improved:
-            state.best_objective, state.last_improvement = objective, state.iteration
-        if state.keep_prob >= 1.0 and not improved:
-            state.converged = True
-        elif state.iteration - state.last_improvement >= config.stochastic_interval:
-            state.keep_prob = min(1.0, state.keep_prob * config.keep_prob_multiplier)
-            state.last_improvement = state.iteration
-        state.pairs = pairs
+            logger.info("iteration %d: objective %.6f, keep prob %.3f, %.2fs", state.iteration, objective,
+                        state.keep_prob, state.iteration_seconds[-1])
         if checkpoint_path and state.iteration % checkpoint_every == 0:
             _save_checkpoint(checkpoint_path, state, generator, fingerprint)
     if checkpoint_path:
