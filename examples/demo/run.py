@@ -37,9 +37,10 @@ SOURCE, SECOND, TARGETS = "en_XX", "de_DE", ("de_DE", "ru_RU", "zh_CN")
 LANGS = (SOURCE,) + TARGETS
 SYSTEMS = {"mbart_full": (SOURCE,), "multi_source": (SOURCE, SECOND)}
 LABELS = {"mbart_full": "mBART (full)", "multi_source": f"multi-source ({SOURCE}+{SECOND})"}
-# instances of the training budget, updates, warmup; fixture flags (None: the shipped fixture's)
-SETTINGS = {"small": dict(budget=2000, updates=800, warmup=100, fixture_flags=None),
-            "tiny": dict(budget=200, updates=40, warmup=10, fixture_flags=["--vocab-size", "2000"])}
+# instances of the training budget, updates, warmup, output length limit (pieces); fixture flags
+# (None: the shipped fixture's)
+SETTINGS = {"small": dict(budget=2000, updates=800, warmup=100, max_len=60, fixture_flags=None),
+            "tiny": dict(budget=200, updates=40, warmup=10, max_len=20, fixture_flags=["--vocab-size", "2000"])}
 
 
 class StageError(Exception):
@@ -176,7 +177,7 @@ class Demo:
                  "--task", "multi_source_summarization", "--langs", ",".join(MBART_CC25_LANGS),
                  "--train-langs", SOURCE, "--eval-lang", lang,
                  "--path", os.path.join(self.work, "checkpoints", system, "checkpoint_last.pt"),
-                 "--gen-subset", "test", "--beam", "4", "--max-len-b", "60", "--batch-size", "64",
+                 "--gen-subset", "test", "--beam", "4", "--max-len-b", str(self.cfg["max_len"]), "--batch-size", "64",
                  "--remove-bpe", "sentencepiece", "--results-path", out + ".gen"], self.log(f"generate.{system}.{lang}"))
             os.replace(os.path.join(out + ".gen", "generate-test.txt"), out + ".txt")
             os.rmdir(out + ".gen")

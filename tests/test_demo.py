@@ -1,0 +1,47 @@
+"""`make demo` (examples/demo/run.py) end to end at SIZE tiny: the zero-shot table, its JSON and plot."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO, tool_env
+
+DEMO = os.path.join(REPO, "examples", "demo", "run.py")
+
+
+def run_demo(work):
+    proc = subprocess.run([sys.executable, DEMO, str(work), "tiny"], env=tool_env(), capture_output=True, text=True,
+                          timeout=1200)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout
+
+
+@pytest.mark.slow
+def test_demo_prints_the_zero_shot_table_and_a_rerun_from_scratch_prints_the_same(tmp_path):
+    out = run_demo(tmp_path / "a")
+    table = [line for line in out.splitlines() if line.startswith("| ")]
+    assert table[0].startswith("| system | target | SP-ROUGE-L | wrong language % |")
+    rows = [line.split(" | ")[:2] for line in table[1:]]
+    assert rows == [["| mBART (full)", "de_DE"], ["| mBART (full)", "ru_RU"], ["| mBART (full)", "zh_CN"],
+                    ["| multi-source (en_XX+de_DE)", "de_DE (trained)"], ["| multi-source (en_XX+de_DE)", "ru_RU"],
+                    ["| multi-source (en_XX+de_DE)", "zh_CN"]]
+    results = tmp_path / "a" / "results"
+    assert f"table {results / 'summary.md'}, JSON {results / 'summary.json'}, plot {results / 'summary.png'}" in out
+    with open(results / "summary.png", "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    summary = json.loads((results / "summary.json").read_text())
+    assert summary["multi_source"]["train_langs"] == ["en_XX", "de_DE"]
+    assert [r["zero_shot"] for r in summary["multi_source"]["targets"].values()] == [False, True, True]
+    assert os.path.isfile(tmp_path / "a" / "logs" / "train.mbart_full.log")  # fairseq's logs are files, not output
+    assert "| INFO |" not in out
+    # from scratch in another directory: the same numbers (one thread per tool, seeded data and training)
+    run_demo(tmp_path / "b")
+    again = json.loads((tmp_path / "b" / "results" / "summary.json").read_text())
+    strip = lambda s: {k: {**v, "train_seconds": None} for k, v in s.items()}  # noqa: E731
+    assert strip(again) == strip(summary)
+    # a rerun reuses every finished stage, redoes what is missing, and prints the same table
+    shutil.rmtree(tmp_path / "b" / "results" / "mbart_full")
+    assert [line for line in run_demo(tmp_path / "b").splitlines() if line.startswith("| ")] == table
