@@ -18,10 +18,9 @@ from fairseq_xlgen.analysis.language_id import (
     language_id_report,
     train_ngram_identifier,
 )
-from fairseq_xlgen.file_io import InputError, exit_on_input_error
+from fairseq_xlgen.file_io import InputError, check_output_path, exit_on_input_error
 from fairseq_xlgen.cli.score import (
     check_language,
-    check_output_path,
     print_table,
     read_system_output,
     read_text,

@@ -25,7 +25,7 @@ from fairseq_xlgen.analysis.generate_output import (
 from fairseq_xlgen.analysis.language_id import iso_code
 from fairseq_xlgen.analysis.scoring import METRICS, bleu_tokenize, score_outputs
 from fairseq_xlgen.analysis.word_accuracy import PAPER_BUCKET_NAMES, PAPER_CUTOFFS, word_accuracy_by_frequency
-from fairseq_xlgen.file_io import InputError, atomic_output, exit_on_input_error
+from fairseq_xlgen.file_io import InputError, atomic_output, check_output_path, exit_on_input_error
 
 
 def read_text(path: str, flag: str) -> List[str]:
@@ -64,13 +64,6 @@ def check_language(lang: str, flag: str) -> str:
         return iso_code(lang)
     except ValueError as e:
         raise InputError(f"{flag}: {e}") from None
-
-
-def check_output_path(path: str, flag: str) -> None:
-    """Fail before any work when an output file cannot be created."""
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise InputError(f"{flag} {path}: directory {directory} does not exist; create it first")
 
 
 def write_json_with_sidecar(path: str, payload: dict, settings: dict) -> None:

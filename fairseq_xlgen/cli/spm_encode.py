@@ -8,11 +8,11 @@ import argparse
 import logging
 import os
 
-import sentencepiece
 from tqdm import tqdm
 
-from fairseq_xlgen.file_io import InputFileError, atomic_output, exit_on_input_error, require_file
+from fairseq_xlgen.file_io import atomic_output, exit_on_input_error, require_file
 from fairseq_xlgen.lexicon.embeddings_io import iter_decoded_lines
+from fairseq_xlgen.pretrained import load_sentencepiece
 
 logger = logging.getLogger("xlgen-spm-encode")
 
@@ -34,15 +34,6 @@ def parse_args(argv=None):
 def is_up_to_date(output, sources):
     """True if ``output`` exists and is newer than every file in ``sources``."""
     return os.path.exists(output) and all(os.path.getmtime(output) > os.path.getmtime(s) for s in sources)
-
-
-def load_model(path):
-    processor = sentencepiece.SentencePieceProcessor()
-    try:
-        processor.load(path)
-    except (OSError, RuntimeError):
-        raise InputFileError(path, "not a SentencePiece model; pass the .model file") from None
-    return processor
 
 
 def encode_file(processor, input_path, output_path, batch_lines=10000, progress=True):
@@ -79,7 +70,7 @@ def main(argv=None):
             logger.info("%s is up to date, skipped (use --force to re-encode)", output_path)
             continue
         if processor is None:
-            processor = load_model(args.model)
+            processor = load_sentencepiece(args.model)
         count = encode_file(processor, input_path, output_path, args.batch_lines, not args.no_progress)
         logger.info("encoded %d lines: %s -> %s", count, input_path, output_path)
 

@@ -43,7 +43,7 @@ from fairseq.iterative_refinement_generator import DecoderOut
 from fairseq.models import BaseFairseqModel, register_model, register_model_architecture
 from omegaconf import II, open_dict
 
-from fairseq_xlgen.file_io import file_sha256
+from fairseq_xlgen.file_io import InputError, file_sha256
 from fairseq_xlgen.modules.ctc import blank_rule_argmax, ctc_collapse, pack_tokens
 from fairseq_xlgen.modules.prefix_attention import Prefix, PrefixInjector, concat_prefixes, prompt_prefix
 from fairseq_xlgen.modules.sga_noise import corrupt_batch, noise_rng
@@ -160,6 +160,9 @@ class XlmrSgaModel(BaseFairseqModel):
     # ------------------------------------------------------------------ construction
     @classmethod
     def build_model(cls, cfg, task):
+        for flag in ("prompt_length", "upsample_ratio", "mask_predict_iterations", "max_target_length"):
+            if getattr(cfg, flag) < 1:
+                raise InputError(f"--{flag.replace('_', '-')} {getattr(cfg, flag)}: must be at least 1")
         dictionary = task.target_dictionary
         if cfg.pretrained_xlmr_checkpoint:
             with open_dict(cfg):  # saved checkpoints name the backbone by its absolute path
@@ -205,8 +208,9 @@ class XlmrSgaModel(BaseFairseqModel):
         trainable = {k for k in own if not k.startswith("xlmr.")}
         given = {k for k in state_dict if not k.startswith("xlmr.")}
         if strict and trainable != given:
-            raise RuntimeError(f"xlmr_sga checkpoint: missing {sorted(trainable - given)}, "
-                               f"unexpected {sorted(given - trainable)}")
+            raise InputError(f"xlmr_sga checkpoint of another configuration: missing {sorted(trainable - given)[:3]}, "
+                             f"unexpected {sorted(given - trainable)[:3]}; pass the --arch, --alignment and "
+                             "--no-denoising it was trained with")
         merged = {k: v for k, v in own.items() if k.startswith("xlmr.")}
         merged.update({k: v for k, v in state_dict.items() if k in given})
         return nn.Module.load_state_dict(self, merged, strict=strict)
