@@ -117,6 +117,9 @@ class MultiSourceSummarizationTask(TranslationFromPretrainedBARTTask):
             except (OSError, ValueError) as e:
                 raise InputError(f"--xlrs-parallel-prefix: {e}") from None
 
+    def dictionary_path(self):
+        return os.path.join(utils.split_paths(self.args.data)[0], "dict.txt")
+
     @staticmethod
     def _known_languages(flag, value, langs):
         chosen = [lang for lang in (value or "").split(",") if lang]

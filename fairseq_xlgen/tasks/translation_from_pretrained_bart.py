@@ -58,28 +58,37 @@ class TranslationFromPretrainedBARTTask(FairseqTask):
     def build_model(self, args, from_checkpoint=False):
         model = super().build_model(args, from_checkpoint)
         if from_checkpoint:  # fairseq-generate and hub loading: the saved --langs must be these
-            self.check_langs(getattr(args, "langs", None), "the checkpoint")
+            self.check_langs(getattr(args, "langs", None), getattr(args, "task", None), "the checkpoint")
             return model
         path = training_checkpoint_path(args)  # fairseq-train: the checkpoint this new model will load
         if path is not None:
             state = load_model_checkpoint(path, mmap=True)
-            self.check_langs(saved_setting(state, "langs"), path)
+            self.check_langs(saved_setting(state, "langs"), saved_setting(state, "task"), path)
             rows = state["model"].get("encoder.embed_tokens.weight")
             if rows is not None and rows.shape[0] != len(self.src_dict):
-                raise InputFileError(os.path.join(utils.split_paths(args.data)[0], f"dict.{args.source_lang}.txt"),
+                raise InputFileError(self.dictionary_path(),
                                      f"with the {len(self.langs)} --langs and <mask> gives {len(self.src_dict)} "
                                      f"embedding rows, {path} has {rows.shape[0]}; binarize with the model's "
                                      "dict.txt and pass the --langs it was trained with (mbart.cc25: all 25)")
             check_checkpoint_fits(model, state, path, f"for mBART pass {' '.join(MBART_ARCH_FLAGS)}")
         return model
 
-    def check_langs(self, saved, source):
-        if saved and saved.split(",") != self.langs:
+    def dictionary_path(self):
+        return os.path.join(utils.split_paths(self.args.data)[0], f"dict.{self.args.source_lang}.txt")
+
+    def check_langs(self, saved, saved_task, source):
+        """The rows of the language tokens follow --langs. A task of this family appends all of --langs to
+        dict.txt; ``multilingual_denoising`` may list fewer languages than its rows hold (the dict.txt of
+        data_prep/prepare_denoising.sh has all 25), so there only a list of the same length is compared
+        (the rows check catches the rest)."""
+        appends_langs = issubclass(TASK_REGISTRY.get(saved_task, object), FairseqTask)
+        if saved and saved.split(",") != self.langs and (appends_langs or len(saved.split(",")) == len(self.langs)):
             raise InputError(f"--langs {','.join(self.langs)}: {source} was trained with --langs {saved}; pass "
                              "that list in that order (the language tokens' rows follow it)")
 
     def load_dataset(self, split, epoch=1, combine=False, **kwargs):
-        data_path = utils.split_paths(self.args.data)[(epoch - 1) % len(utils.split_paths(self.args.data))]
+        paths = utils.split_paths(self.args.data)
+        data_path = paths[(epoch - 1) % len(paths)]
         src, tgt = self.args.source_lang, self.args.target_lang
         pair = f"{src}-{tgt}" if os.path.exists(os.path.join(data_path, f"{split}.{src}-{tgt}.{src}.idx")) \
             else f"{tgt}-{src}"
