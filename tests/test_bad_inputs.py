@@ -394,7 +394,7 @@ CASES = [
          ["{d}/c.pt: not a readable language-components file", "re-run xlgen-language-components"],
          truncated("c.pt", "{comp}")),
     Case("laft/components-language-missing", with_option(LAFT, "--laft-langs", "en_XX,fr_XX"),
-         ["{comp}: no components for fr_XX", "xlgen-language-components"]),
+         ["{comp}: no components for fr_XX", "estimate them with xlgen-language-components --text fr_XX=FILE"]),
     Case("laft/k-0", [*LAFT, "--laft-k", "0"], ["--laft-k 0: must be at least 1"]),
     # ---- sga_translation, xlmr_sga
     Case("sga/lang-pairs", [*SGA, "--lang-pairs", "de_DE"], ["--lang-pairs de_DE: write pairs as src-tgt"], SGA_DATA),
