@@ -260,7 +260,7 @@ CASES = [
          ["--tgt-lang de_DE: the n-gram identifier knows only en_XX, zh_CN", "train it with --train-ngram de_DE=FILE"]),
     Case("langid/corrupt-ngram-model", ["xlgen-langid", "--hyp", "{mono_en}", "--src-lang", "en_XX", "--tgt-lang",
                                         "de_DE", "--backend", "ngram", "--ngram-model", "{d}/lid.json"],
-         ["--ngram-model {d}/lid.json:"], write("lid.json", '{"labels": ["en_XX"], "n"')),
+         ["--ngram-model {d}/lid.json:", "pass a file written by --save-ngram-model"], write("lid.json", '{"labels": ["en_XX"], "n"')),
     # ---- xlgen-xlrs
     Case("xlrs/corrupt-checkpoint", ["xlgen-xlrs", "compute", "--models", "{d}/checkpoint_1_10.pt",
                                      "--parallel-prefix", "{parallel}", "--langs", "en_XX,de_DE", "--out", "{d}/x.json",

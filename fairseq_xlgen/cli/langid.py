@@ -60,7 +60,8 @@ def build_identifier(args):
         try:
             return NgramIdentifier.load(args.ngram_model)
         except ValueError as e:  # also malformed JSON
-            raise InputError(f"--ngram-model {args.ngram_model}: {e}") from None
+            raise InputError(f"--ngram-model {args.ngram_model}: {e}; pass a file written by --save-ngram-model, "
+                             "or train again with --train-ngram") from None
     corpora = {}
     for spec in args.train_ngram:
         lang, sep, path = spec.partition("=")
