@@ -5,6 +5,7 @@ Every problem with user input is an :class:`InputError` whose message names the 
 ``error: <message>`` and exit with status 2 (:func:`exit_on_input_error`). Outputs appear
 only once complete: they are written to a temporary file next to them, then renamed.
 """
+import argparse
 import contextlib
 import functools
 import hashlib
@@ -31,6 +32,29 @@ def require_file(path, what="input file"):
     """Raise :class:`InputFileError` unless ``path`` is an existing regular file."""
     if not os.path.isfile(path):
         raise InputFileError(path, f"{what} not found; check the path")
+
+
+def check_output_path(path, flag):
+    """Fail before any work when the directory of the output ``path`` (given as ``flag``) is missing."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise InputError(f"{flag} {path}: directory {directory} does not exist; create it first")
+
+
+def positive_int(value):
+    """argparse type of a count that must be at least 1 (a size, a number of items or epochs)."""
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value}: must be a positive integer")
+    return number
+
+
+def non_negative_int(value):
+    """argparse type of a count that may be 0."""
+    number = int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"{value}: must be 0 or a positive integer")
+    return number
 
 
 def exit_on_input_error(main):

@@ -16,6 +16,8 @@ The same functions load the real downloads and the tiny fixtures built by
 import os
 from dataclasses import dataclass, field
 
+from fairseq_xlgen.file_io import InputError, InputFileError
+
 #: The 25 languages of mbart.cc25 in pretraining order; all must be passed as ``--langs``.
 MBART_CC25_LANGS = (
     "ar_AR,cs_CZ,de_DE,en_XX,es_XX,et_EE,fi_FI,fr_XX,gu_IN,hi_IN,it_IT,ja_XX,kk_KZ,ko_KR,"
@@ -54,7 +56,7 @@ class TinyModelConfig:
     xlmr_max_tokens: int = field(default=4096, metadata={"help": "tokens per batch of the XLM-R pretraining"})
 
 
-class PretrainedModelError(ValueError):
+class PretrainedModelError(InputError):
     """A pretrained model directory is incomplete or does not match its dictionary."""
 
 
@@ -95,16 +97,32 @@ def expected_vocab_size(dict_path, layout, langs=MBART_CC25_LANGS):
     return size + len(langs) if layout is MBART_LAYOUT else size
 
 
+def load_sentencepiece(path):
+    """A SentencePiece processor; one-line :class:`InputFileError` for a missing or non-model file."""
+    import sentencepiece
+
+    processor = sentencepiece.SentencePieceProcessor()
+    try:
+        processor.load(path)
+    except (OSError, RuntimeError):
+        raise InputFileError(path, "not a SentencePiece model (or missing); pass the model's .model file, e.g. "
+                                   "mbart.cc25/sentence.bpe.model") from None
+    return processor
+
+
 def load_pretrained(model_dir, layout, **overrides):
     """Load with fairseq's hub loader (``BARTModel``/``XLMRModel.from_pretrained``), checked first."""
-    from fairseq import checkpoint_utils
+    from fairseq_xlgen.checkpoint_loading import load_model_checkpoint, saved_setting
 
     check_model_dir(model_dir, layout)
     paths = layout.paths(model_dir)
-    state = checkpoint_utils.load_checkpoint_to_cpu(paths["model.pt"])
-    rows = state["model"]["encoder.embed_tokens.weight" if layout is MBART_LAYOUT
-                          else _xlmr_embedding_key(state["model"])].shape[0]
-    langs = (getattr(state["cfg"]["task"], "langs", None) or ",".join(MBART_CC25_LANGS)).split(",")
+    load_sentencepiece(paths[layout.spm_file])
+    state = load_model_checkpoint(paths["model.pt"], mmap=True)
+    key = "encoder.embed_tokens.weight" if layout is MBART_LAYOUT else _xlmr_embedding_key(state["model"], paths)
+    if key not in state["model"]:
+        raise PretrainedModelError(f"{paths['model.pt']}: no {key}; not a {layout.family} checkpoint")
+    rows = state["model"][key].shape[0]
+    langs = (saved_setting(state, "langs") or ",".join(MBART_CC25_LANGS)).split(",")
     want = expected_vocab_size(paths["dict.txt"], layout, langs)
     if rows != want:
         raise PretrainedModelError(
@@ -123,9 +141,9 @@ def load_pretrained(model_dir, layout, **overrides):
     return XLMRModel.from_pretrained(model_dir, checkpoint_file="model.pt", bpe="sentencepiece", **overrides)
 
 
-def _xlmr_embedding_key(state_dict):
+def _xlmr_embedding_key(state_dict, paths):
     for prefix in ("encoder", "decoder"):
         key = f"{prefix}.sentence_encoder.embed_tokens.weight"
         if key in state_dict:
             return key
-    raise PretrainedModelError("model.pt: no sentence_encoder.embed_tokens.weight; not an XLM-R checkpoint")
+    raise PretrainedModelError(f"{paths['model.pt']}: no sentence_encoder.embed_tokens.weight; not an XLM-R checkpoint")

@@ -265,7 +265,7 @@ def test_removal_brings_the_language_means_together(tiny_dictionary, laft_compon
                                                      pretrained_dir):
     """Figure 2 (a) → (b): after removal the languages' sentence means lie closer than in the encoder output."""
     from fairseq_xlgen.analysis.laft_representations import pooled_laft_states
-    from fairseq_xlgen.cli.tool_io import load_sentencepiece
+    from fairseq_xlgen.pretrained import load_sentencepiece
 
     model = tiny_laft(tiny_dictionary, laft_components)
     model.load_state_dict(fixture_state)

@@ -12,6 +12,7 @@ from fairseq import options, tasks
 from fairseq.data import Dictionary, indexed_dataset
 
 from fairseq_xlgen.data.budget_mixing import budget_counts, select_instances
+from fairseq_xlgen.file_io import InputError, InputFileError
 from fairseq_xlgen.pretrained import MBART_ARCH_FLAGS, MBART_CC25_LANGS
 
 from conftest import REPO, run_tool, train_inner_logs
@@ -138,14 +139,14 @@ def test_eval_splits_and_generation_use_the_eval_language(toy_data):
 
 
 @pytest.mark.parametrize("extra, error, message", [
-    (["--train-langs", "en_XX,xx_YY"], ValueError, "--train-langs xx_YY: not in --langs"),
-    (["--train-langs", "en_XX", "--eval-lang", "fr_FR"], ValueError, "--eval-lang fr_FR: not in --langs"),
-    (["--train-langs", "en_XX", "--train-ratios", "1"], ValueError, "--train-ratios needs --train-budget"),
-    (["--train-langs", "en_XX,de_DE", "--train-budget", "4", "--train-ratios", "1"], ValueError,
+    (["--train-langs", "en_XX,xx_YY"], InputError, "--train-langs xx_YY: not in --langs"),
+    (["--train-langs", "en_XX", "--eval-lang", "fr_FR"], InputError, "--eval-lang fr_FR: not in --langs"),
+    (["--train-langs", "en_XX", "--train-ratios", "1"], InputError, "--train-ratios needs --train-budget"),
+    (["--train-langs", "en_XX,de_DE", "--train-budget", "4", "--train-ratios", "1"], InputError,
      "--train-ratios 1: give 2 non-negative numbers"),
-    (["--train-langs", "en_XX", "--source-lang", "de_DE"], ValueError, "--source-lang de_DE: not used"),
+    (["--train-langs", "en_XX", "--source-lang", "de_DE"], InputError, "--source-lang de_DE: not used"),
     (["--train-langs", "en_XX", "--xlrs-parallel-prefix", "/nonexistent/par", "--xlrs-langs", "en_XX,de_DE"],
-     FileNotFoundError, "--xlrs-parallel-prefix: /nonexistent/par.en_XX: missing"),
+     InputError, "--xlrs-parallel-prefix: /nonexistent/par.en_XX: missing"),
 ])
 def test_bad_settings_fail_with_one_line(toy_data, extra, error, message):
     with pytest.raises(error, match=message.replace("(", r"\(")) as info:
@@ -159,9 +160,9 @@ def test_bad_data_fail_with_one_line(toy_data):
                                          r"train\.source-target\.source; lower the budget"):
         task.load_dataset("train")
     task = setup_task(toy_data, "--train-langs", "ru_RU")
-    with pytest.raises(FileNotFoundError, match=r"ru_RU/train\.source-target\.source\.bin: missing; binarize ru_RU"):
+    with pytest.raises(InputFileError, match=r"ru_RU/train\.source-target\.source\.bin: missing; binarize ru_RU"):
         task.load_dataset("train")
-    with pytest.raises(FileNotFoundError, match="dict.txt: missing"):
+    with pytest.raises(InputFileError, match="dict.txt: missing"):
         setup_task(os.path.join(toy_data, "en_XX"), "--train-langs", "en_XX")
 
 

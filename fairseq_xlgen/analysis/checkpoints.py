@@ -69,6 +69,13 @@ def load_model(source: ModelSource, data: Optional[str] = None):
         return hub.model, hub.task.source_dictionary, 0
     from fairseq import checkpoint_utils
 
+    from fairseq_xlgen.checkpoint_loading import load_model_checkpoint, saved_setting
+    from fairseq_xlgen.file_io import InputFileError
+
+    state = load_model_checkpoint(source.path, mmap=True)  # a torn or foreign file: one line, before fairseq reads it
+    if "encoder.embed_tokens.weight" not in state["model"]:
+        raise InputFileError(source.path, f"not an mBART-family encoder-decoder (--arch {saved_setting(state, 'arch')}); "
+                                          "pass mBART checkpoints or model directories")
     overrides = {"xlrs_parallel_prefix": "", **({"data": data} if data else {})}
     state = checkpoint_utils.load_checkpoint_to_cpu(source.path, overrides)
     models, _cfg, task = checkpoint_utils.load_model_ensemble_and_task([source.path], overrides, state=state)

@@ -108,10 +108,10 @@ class SentencePieceTokenizer:
     """SentencePiece pieces of a text, for SP-ROUGE (rouge-score's tokenizer interface)."""
 
     def __init__(self, model_file: str):
-        import sentencepiece
+        from fairseq_xlgen.pretrained import load_sentencepiece
 
         self.model_file = model_file
-        self._processor = sentencepiece.SentencePieceProcessor(model_file=model_file)
+        self._processor = load_sentencepiece(model_file)
 
     def tokenize(self, text: str) -> List[str]:
         return self._processor.encode(text, out_type=str)

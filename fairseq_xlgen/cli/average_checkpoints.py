@@ -13,8 +13,8 @@ import sys
 
 from fairseq.checkpoint_utils import torch_persistent_save
 
-from fairseq_xlgen.checkpoint_loading import load_checkpoint
-from fairseq_xlgen.file_io import InputError, exit_on_input_error
+from fairseq_xlgen.checkpoint_loading import load_model_checkpoint
+from fairseq_xlgen.file_io import InputError, check_output_path, exit_on_input_error, positive_int
 
 _PATTERNS = (re.compile(r"checkpoint_\d+_(\d+)\.pt$"), re.compile(r"checkpoint(\d+)\.pt$"))
 
@@ -38,11 +38,11 @@ def average_checkpoints(paths):
     """Mean of the model tensors of ``paths`` in the newest checkpoint's state."""
     average, state = None, None
     for path in paths:
-        state = load_checkpoint(path)
+        state = load_model_checkpoint(path)
         model = state["model"]
         if average is None:
             average = {k: v.float().clone() for k, v in model.items()}
-        elif model.keys() != average.keys():
+        elif model.keys() != average.keys() or any(v.shape != average[k].shape for k, v in model.items()):
             raise InputError(f"{path}: its parameters differ from {paths[0]}; average checkpoints of one run")
         else:
             for k, v in model.items():
@@ -57,9 +57,10 @@ def main(argv=None):
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--dir", help="checkpoint directory of one run")
     source.add_argument("--inputs", nargs="+", help="explicit checkpoint files")
-    parser.add_argument("--last", type=int, default=5, help="with --dir: how many of the newest checkpoints")
+    parser.add_argument("--last", type=positive_int, default=5, help="with --dir: how many of the newest checkpoints")
     parser.add_argument("--output", required=True, help="averaged checkpoint to write")
     args = parser.parse_args(argv)
+    check_output_path(args.output, "--output")
     paths = args.inputs or last_checkpoints(args.dir, args.last)
     for path in paths:
         if not os.path.isfile(path):

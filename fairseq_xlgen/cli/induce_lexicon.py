@@ -13,7 +13,7 @@ import logging
 import os
 import time
 
-from fairseq_xlgen.file_io import InputFileError, atomic_output, exit_on_input_error
+from fairseq_xlgen.file_io import InputFileError, atomic_output, exit_on_input_error, non_negative_int, positive_int
 from fairseq_xlgen.lexicon.embeddings_io import read_embeddings, read_word_pairs
 from fairseq_xlgen.lexicon.lexicon_induction import (
     induce_lexicon,
@@ -36,8 +36,8 @@ def parse_args(argv=None):
     parser.add_argument("--out-prefix", required=True, help="output prefix: PREFIX.src2tgt.tsv, PREFIX.json, ...")
     parser.add_argument("--direction", choices=tuple(DIRECTIONS), default="both",
                         help="which lexicon(s) to write (default: %(default)s)")
-    parser.add_argument("--k", type=int, default=3, help="candidates per word (default: %(default)s)")
-    parser.add_argument("--knn", type=int, default=10,
+    parser.add_argument("--k", type=positive_int, default=3, help="candidates per word (default: %(default)s)")
+    parser.add_argument("--knn", type=non_negative_int, default=10,
                         help="CSLS neighbourhood size; 0 = the dot product of §III (cosine of the unit-length "
                         "mapped embeddings) (default: %(default)s)")
     parser.add_argument("--dict", metavar="DICT_TXT",
@@ -45,7 +45,7 @@ def parse_args(argv=None):
     parser.add_argument("--gold", metavar="TSV",
                         help="gold lexicon (source word, target word per line): report precision@1 and @k; "
                         "units and gold words are compared as text without ▁, so multi-piece words count")
-    parser.add_argument("--batch-size", type=int, default=10000, help="similarity rows computed at once")
+    parser.add_argument("--batch-size", type=positive_int, default=10000, help="similarity rows computed at once")
     parser.add_argument("--device", default="cpu", help="torch device (default: %(default)s)")
     return parser.parse_args(argv)
 

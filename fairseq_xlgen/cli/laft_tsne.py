@@ -11,9 +11,11 @@ import sys
 
 from fairseq_xlgen.analysis.laft_representations import pooled_laft_states
 from fairseq_xlgen.analysis.plots import plot_tsne_panels
-from fairseq_xlgen.cli.tool_io import load_sentencepiece
-from fairseq_xlgen.file_io import InputError, atomic_output, exit_on_input_error, require_file
+from fairseq_xlgen.checkpoint_loading import load_model_checkpoint, saved_setting
+from fairseq_xlgen.file_io import (InputError, InputFileError, atomic_output, check_output_path, exit_on_input_error,
+                                   require_file)
 from fairseq_xlgen.lexicon.embeddings_io import iter_decoded_lines
+from fairseq_xlgen.pretrained import load_sentencepiece
 
 
 def parse_args(argv=None):
@@ -43,7 +45,10 @@ def main(argv=None):
     args = parse_args(argv)
     from fairseq import checkpoint_utils
 
-    require_file(args.checkpoint, "checkpoint")
+    check_output_path(args.out, "--out")
+    if saved_setting(load_model_checkpoint(args.checkpoint, mmap=True), "laft_variant") != "laft":
+        raise InputFileError(args.checkpoint, "not a LAFT checkpoint (--arch mbart_laft_*, --laft-variant laft); "
+                                              "pass a checkpoint of LAFT stage 1 or 2")
     sp = load_sentencepiece(args.spm)
     pieces = {}
     for item in args.text:
@@ -53,8 +58,6 @@ def main(argv=None):
         pieces[lang] = [" ".join(sp.encode(line, out_type=str)) for line in read_lines(path, args.max_sentences)]
     models, _, task = checkpoint_utils.load_model_ensemble_and_task([args.checkpoint])
     model = models[0]
-    if getattr(model.encoder, "variant", None) != "laft":
-        raise InputError(f"{args.checkpoint}: not a LAFT checkpoint (--arch mbart_laft_*, --laft-variant laft)")
     panels = pooled_laft_states(model, task.source_dictionary, pieces)
     plot_tsne_panels({title: (vectors.numpy(), labels) for title, (vectors, labels) in panels.items()}, args.out)
     with atomic_output(args.out + ".json") as f:

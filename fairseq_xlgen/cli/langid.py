@@ -18,10 +18,9 @@ from fairseq_xlgen.analysis.language_id import (
     language_id_report,
     train_ngram_identifier,
 )
-from fairseq_xlgen.file_io import InputError, exit_on_input_error
+from fairseq_xlgen.file_io import InputError, check_output_path, exit_on_input_error
 from fairseq_xlgen.cli.tool_io import (
     check_language,
-    check_output_path,
     print_table,
     read_system_output,
     read_text,
@@ -61,7 +60,8 @@ def build_identifier(args):
         try:
             return NgramIdentifier.load(args.ngram_model)
         except ValueError as e:  # also malformed JSON
-            raise InputError(f"--ngram-model {args.ngram_model}: {e}") from None
+            raise InputError(f"--ngram-model {args.ngram_model}: {e}; pass a file written by --save-ngram-model, "
+                             "or train again with --train-ngram") from None
     corpora = {}
     for spec in args.train_ngram:
         lang, sep, path = spec.partition("=")

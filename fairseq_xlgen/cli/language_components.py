@@ -20,23 +20,15 @@ import torch
 from tqdm import tqdm
 
 from fairseq_xlgen.analysis.encoder_states import mbart_source_tokens
-from fairseq_xlgen.cli.tool_io import load_sentencepiece
 from fairseq_xlgen.data.language_components_file import encoder_fingerprint, save_components
 from fairseq_xlgen.file_io import (InputError, InputFileError, atomic_path, exit_on_input_error, file_sha256,
-                                   require_file)
+                                   positive_int, require_file)
 from fairseq_xlgen.lexicon.embeddings_io import iter_decoded_lines
 from fairseq_xlgen.modules.language_components import (GramAccumulator, mean_pool, sentence_token_mask,
                                                        special_token_ids)
-from fairseq_xlgen.pretrained import MBART_LAYOUT, PretrainedModelError, load_pretrained
+from fairseq_xlgen.pretrained import MBART_LAYOUT, load_pretrained, load_sentencepiece
 
 logger = logging.getLogger("xlgen-language-components")
-
-
-def positive(value):
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"{value}: must be a positive integer")
-    return number
 
 
 def parse_args(argv=None):
@@ -46,12 +38,12 @@ def parse_args(argv=None):
     parser.add_argument("--text", nargs="+", required=True, metavar="LANG=FILE",
                         help="monolingual text per language, one sentence per line (e.g. en_XX=mono/en_XX.txt)")
     parser.add_argument("--out", required=True, help="output file (e.g. components.pt)")
-    parser.add_argument("--k", type=positive, default=6, help="components per language (paper: 6)")
-    parser.add_argument("--max-sentences", type=positive, default=1_000_000,
+    parser.add_argument("--k", type=positive_int, default=6, help="components per language (paper: 6)")
+    parser.add_argument("--max-sentences", type=positive_int, default=1_000_000,
                         help="sentences per language (paper: 1M); the first non-empty lines are used")
-    parser.add_argument("--batch-size", type=positive, default=64, help="sentences per encoder batch")
-    parser.add_argument("--max-length", type=positive, default=256, help="pieces kept per sentence")
-    parser.add_argument("--save-every", type=positive, default=20000, help="sentences between resume points")
+    parser.add_argument("--batch-size", type=positive_int, default=64, help="sentences per encoder batch")
+    parser.add_argument("--max-length", type=positive_int, default=256, help="pieces kept per sentence")
+    parser.add_argument("--save-every", type=positive_int, default=20000, help="sentences between resume points")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--fp16", action="store_true", help="run the encoder in fp16 (the Gram sum stays float64)")
     parser.add_argument("--no-progress", action="store_true")
@@ -83,10 +75,7 @@ class Estimator:
     """A pretrained mBART encoder and its tokenizer: ``encode`` gives token states, ``sentence_vectors`` ē."""
 
     def __init__(self, model_dir, device="cpu", fp16=False, max_length=256):
-        try:
-            hub = load_pretrained(model_dir, MBART_LAYOUT)
-        except PretrainedModelError as error:
-            raise InputError(str(error)) from None
+        hub = load_pretrained(model_dir, MBART_LAYOUT)
         self.model = hub.model.to(device)
         self.model.eval()
         if fp16:

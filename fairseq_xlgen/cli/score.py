@@ -17,13 +17,12 @@ from fairseq_xlgen.analysis.scoring import METRICS, bleu_tokenize, score_outputs
 from fairseq_xlgen.analysis.word_accuracy import PAPER_BUCKET_NAMES, PAPER_CUTOFFS, word_accuracy_by_frequency
 from fairseq_xlgen.cli.tool_io import (
     check_language,
-    check_output_path,
     print_table,
     read_sentences,
     read_system_output,
     write_json_with_sidecar,
 )
-from fairseq_xlgen.file_io import InputError, exit_on_input_error
+from fairseq_xlgen.file_io import InputError, check_output_path, exit_on_input_error
 
 
 def parse_args(argv):

@@ -10,9 +10,9 @@ import os
 
 from tqdm import tqdm
 
-from fairseq_xlgen.cli.tool_io import load_sentencepiece
 from fairseq_xlgen.file_io import atomic_output, exit_on_input_error, require_file
 from fairseq_xlgen.lexicon.embeddings_io import iter_decoded_lines
+from fairseq_xlgen.pretrained import load_sentencepiece
 
 logger = logging.getLogger("xlgen-spm-encode")
 

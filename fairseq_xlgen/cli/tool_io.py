@@ -1,8 +1,9 @@
 """Input and output shared by the command-line tools (no entry point here).
 
-Text files given as a flag, fairseq-generate logs, language codes, output paths, JSON results
-with their settings sidecar, tables on stdout, SentencePiece models: every problem is one
-:class:`~fairseq_xlgen.file_io.InputError` naming the flag or file.
+Text files given as a flag, fairseq-generate logs, language codes, JSON results with their
+settings sidecar, tables on stdout: every problem is one
+:class:`~fairseq_xlgen.file_io.InputError` naming the flag or file. (Output paths:
+``file_io.check_output_path``; SentencePiece models: ``pretrained.load_sentencepiece``.)
 """
 import json
 import os
@@ -10,11 +11,9 @@ import sys
 import time
 from typing import List
 
-import sentencepiece
-
 from fairseq_xlgen.analysis.generate_output import GenerateOutput, decode_piece_lines, hypotheses_from_lines, read_lines
 from fairseq_xlgen.analysis.language_id import iso_code
-from fairseq_xlgen.file_io import InputError, InputFileError, atomic_output
+from fairseq_xlgen.file_io import InputError, atomic_output
 
 
 def read_text(path: str, flag: str) -> List[str]:
@@ -55,13 +54,6 @@ def check_language(lang: str, flag: str) -> str:
         raise InputError(f"{flag}: {e}") from None
 
 
-def check_output_path(path: str, flag: str) -> None:
-    """Fail before any work when an output file cannot be created."""
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise InputError(f"{flag} {path}: directory {directory} does not exist; create it first")
-
-
 def write_json_with_sidecar(path: str, payload: dict, settings: dict) -> None:
     """Write ``path`` and ``path.settings.json``, each via a temporary file and a rename."""
     sidecar = {"argv": sys.argv, "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **settings}
@@ -77,13 +69,3 @@ def print_table(rows, header) -> None:
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     for row in table:
         print("  ".join([row[0].ljust(widths[0])] + [cell.rjust(w) for cell, w in zip(row[1:], widths[1:])]))
-
-
-def load_sentencepiece(path):
-    """A SentencePiece model file, or one error line naming it."""
-    processor = sentencepiece.SentencePieceProcessor()
-    try:
-        processor.load(path)
-    except (OSError, RuntimeError):
-        raise InputFileError(path, "not a SentencePiece model; pass the .model file") from None
-    return processor

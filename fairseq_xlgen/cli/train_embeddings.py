@@ -19,7 +19,7 @@ import time
 import torch
 from gensim.models import Word2Vec
 
-from fairseq_xlgen.file_io import InputFileError, atomic_output, exit_on_input_error, require_file
+from fairseq_xlgen.file_io import InputFileError, atomic_output, exit_on_input_error, positive_int, require_file
 from fairseq_xlgen.lexicon.embeddings_io import iter_decoded_lines, write_embeddings
 from fairseq_xlgen.lexicon.switch_units import WORD_START, units_line
 
@@ -30,16 +30,16 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="xlgen-train-embeddings", description=__doc__.split("\n\n")[0])
     parser.add_argument("--input", required=True, help="tokenized corpus, one sentence per line")
     parser.add_argument("--output", required=True, help="embeddings to write (word2vec text format)")
-    parser.add_argument("--dim", type=int, default=512, help="vector size (default: %(default)s)")
-    parser.add_argument("--window", type=int, default=10, help="context window (default: %(default)s)")
-    parser.add_argument("--negative", type=int, default=10, help="negative samples (default: %(default)s)")
-    parser.add_argument("--min-count", type=int, default=5, help="ignore rarer tokens (default: %(default)s)")
-    parser.add_argument("--epochs", type=int, default=10, help="training epochs (default: %(default)s)")
+    parser.add_argument("--dim", type=positive_int, default=512, help="vector size (default: %(default)s)")
+    parser.add_argument("--window", type=positive_int, default=10, help="context window (default: %(default)s)")
+    parser.add_argument("--negative", type=positive_int, default=10, help="negative samples (default: %(default)s)")
+    parser.add_argument("--min-count", type=positive_int, default=5, help="ignore rarer tokens (default: %(default)s)")
+    parser.add_argument("--epochs", type=positive_int, default=10, help="training epochs (default: %(default)s)")
     parser.add_argument("--units", choices=("switch", "tokens"), default="switch",
                         help="switch: group SentencePiece pieces into CSR switching units; tokens: "
                         "the corpus's tokens as they are (default: %(default)s)")
     parser.add_argument("--cbow", action="store_true", help="CBOW instead of skip-gram")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+    parser.add_argument("--workers", type=positive_int, default=os.cpu_count() or 1,
                         help="training threads; 1 makes runs reproducible (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=1, help="random seed (default: %(default)s)")
     return parser.parse_args(argv)

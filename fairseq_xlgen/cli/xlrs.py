@@ -28,7 +28,6 @@ import os
 import sys
 from typing import Dict, List
 
-import sentencepiece
 import torch
 from tqdm import tqdm
 
@@ -49,12 +48,12 @@ from fairseq_xlgen.analysis.encoder_states import (
     xlrs_by_pair,
 )
 from fairseq_xlgen.analysis.plots import plot_xlrs_curves
+from fairseq_xlgen.pretrained import load_sentencepiece
 from fairseq_xlgen.analysis.scoring import METRICS, WordTokenizer, score_outputs
 from fairseq_xlgen.analysis.xlrs import label_overlap
-from fairseq_xlgen.file_io import InputError, atomic_output, exit_on_input_error
+from fairseq_xlgen.file_io import InputError, atomic_output, check_output_path, exit_on_input_error, positive_int
 from fairseq_xlgen.cli.tool_io import (
     check_language,
-    check_output_path,
     print_table,
     read_sentences,
     read_system_output,
@@ -114,10 +113,7 @@ def encode_sentences(args, langs) -> Dict[str, List[str]]:
     except (OSError, ValueError) as e:
         raise InputError(f"{flag}: {e}") from None
     if args.spm:
-        try:
-            processor = sentencepiece.SentencePieceProcessor(model_file=args.spm)
-        except (OSError, RuntimeError):
-            raise InputError(f"--spm {args.spm}: not a SentencePiece model; pass the model's .model file") from None
+        processor = load_sentencepiece(args.spm)
         return {lang: [" ".join(pieces) for pieces in processor.encode(v, out_type=str)] for lang, v in lines.items()}
     for lang, v in lines.items():
         try:
@@ -136,8 +132,6 @@ def measure_models(args, measure: str, by_pair):
     except ValueError as e:
         raise InputError(f"--pairs: {e}") from None
     check_output_path(args.out, "--out")
-    if args.max_sentences < 1:
-        raise InputError(f"--max-sentences {args.max_sentences}: give a positive number of sentences")
     if args.spm and not os.path.isfile(args.spm):
         raise InputError(f"--spm {args.spm}: no such file; pass the model's SentencePiece .model file")
     try:
@@ -162,6 +156,8 @@ def measure_models(args, measure: str, by_pair):
         if not (cached and all(cached.get(k) == v for k, v in identity.items())):
             try:
                 model, dictionary, num_updates = load_model(source, args.data)
+            except InputError:
+                raise
             except (OSError, ValueError) as e:
                 raise InputError(f"--models {source.path}: {e}; pass --data DIR when the training data moved") from None
             model = model.to(device)
@@ -379,10 +375,10 @@ def add_model_args(p, measure, max_sentences, paper, parallel_required=True):
     p.add_argument("--pairs", help="comma-separated pairs such as en_XX-de_DE (default: first language with "
                    "each other one)")
     p.add_argument("--spm", help="SentencePiece model: encode raw-text parallel files with it")
-    p.add_argument("--max-sentences", type=int, default=max_sentences,
+    p.add_argument("--max-sentences", type=positive_int, default=max_sentences,
                    help=f"seeded sample of parallel lines (default: %(default)s, {paper})")
     p.add_argument("--seed", type=int, default=1, help="seed of the sample (the task's --seed gives the same lines)")
-    p.add_argument("--batch-size", type=int, default=64, help="sentences per forward pass")
+    p.add_argument("--batch-size", type=positive_int, default=64, help="sentences per forward pass")
     p.add_argument("--data", help="data directory for loading checkpoints whose training data moved")
     p.add_argument("--cpu", action="store_true", help="stay on the CPU even when a GPU is present")
     p.add_argument("--fp16", action="store_true", help="run the model in fp16 (pooling and the maths stay fp32)")

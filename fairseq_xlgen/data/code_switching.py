@@ -21,6 +21,8 @@ import numpy as np
 import torch
 from fairseq.data import FairseqDataset, data_utils
 
+from fairseq_xlgen.file_io import InputError
+from fairseq_xlgen.lexicon.embeddings_io import iter_decoded_lines
 from fairseq_xlgen.lexicon.switch_units import WORD_START, is_insertable, is_unspaced
 
 logger = logging.getLogger(__name__)
@@ -29,7 +31,7 @@ logger = logging.getLogger(__name__)
 SWITCH_COUNTS = ("switched_words", "switchable_words", "words")
 
 
-class LexiconError(ValueError):
+class LexiconError(InputError):
     """A lexicon file is malformed or does not fit the model dictionary."""
 
 
@@ -57,8 +59,9 @@ class CodeSwitchLexicon:
         """
         translations = defaultdict(list)
         dropped = not_units = 0
-        with open(path, encoding="utf-8", newline="") as f:
-            for line_no, row in enumerate(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE), 1):
+        with open(path, "rb") as f:
+            lines = (text for _, text in iter_decoded_lines(path, f))
+            for line_no, row in enumerate(csv.reader(lines, delimiter="\t", quoting=csv.QUOTE_NONE), 1):
                 if not row or row[0].startswith("#"):
                     continue
                 if len(row) < 2 or not row[0].strip() or not row[1].strip():

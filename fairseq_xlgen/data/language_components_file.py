@@ -71,6 +71,6 @@ def components_for(payload, path, langs, embed_dim, k):
     missing = [lang for lang in langs if lang not in payload["languages"]]
     if missing:
         raise InputFileError(path, f"no components for {','.join(missing)} (has "
-                                   f"{','.join(payload['languages'])}); add them with "
-                                   f"xlgen-language-components --langs ...")
+                                   f"{','.join(payload['languages'])}); estimate them with "
+                                   f"xlgen-language-components --text {missing[0]}=FILE ...")
     return torch.stack([payload["languages"][lang]["components"][:, :k].float() for lang in langs])

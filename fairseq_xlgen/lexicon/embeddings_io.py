@@ -35,9 +35,9 @@ def _parse_header(path, line):
 def read_embeddings(path, dtype=torch.float32):
     """Read a word2vec text file; return ``(words, tensor of shape (N, D))``.
 
-    Raises :class:`InputFileError` (with ``file:line``) for a missing file, a bad header,
-    a line with the wrong number of values, a non-numeric value, a duplicate word, or a
-    word count that differs from the header.
+    Raises :class:`InputFileError` (with ``file:line``) for a missing file, a bad header or one
+    announcing no words or 0 dimensions, a line with the wrong number of values, a non-numeric
+    or non-finite (NaN, Inf) value, a duplicate word, or a word count that differs from the header.
     """
     require_file(path, "embedding file")
     words, rows, seen = [], [], {}
@@ -47,6 +47,9 @@ def read_embeddings(path, dtype=torch.float32):
         if not header:
             raise InputFileError(path, "empty file; expected a word2vec header 'N D'", line=1)
         count, dim = _parse_header(path, header)
+        if count == 0 or dim == 0:
+            raise InputFileError(path, f"header {header.strip()!r} announces no vectors; pass embeddings with "
+                                 "at least one word and one dimension (xlgen-train-embeddings output)", line=1)
         for line_number, line in lines:
             fields = line.rstrip("\r\n").rstrip(" ").split(" ")
             if len(fields) != dim + 1:
@@ -68,6 +71,9 @@ def read_embeddings(path, dtype=torch.float32):
             except ValueError:
                 raise InputFileError(path, "non-numeric value in the vector; fix this line",
                                      line=line_number) from None
+            if not np.isfinite(rows[-1]).all():
+                raise InputFileError(path, "non-finite value (NaN or Inf) in the vector; retrain or fix the "
+                                     "embeddings", line=line_number)
             seen[word] = line_number
             words.append(word)
     if len(words) != count:
@@ -75,8 +81,7 @@ def read_embeddings(path, dtype=torch.float32):
             path, f"header announces {count} words but the file has {len(words)}; "
             "fix the header or the file", line=1,
         )
-    matrix = np.stack(rows) if rows else np.zeros((0, dim))
-    return words, torch.from_numpy(matrix).to(dtype)
+    return words, torch.from_numpy(np.stack(rows)).to(dtype)
 
 
 def write_embeddings(path, words, embeddings):

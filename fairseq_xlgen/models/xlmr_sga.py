@@ -179,6 +179,9 @@ class XlmrSgaModel(BaseFairseqModel):
     # ------------------------------------------------------------------ construction
     @classmethod
     def build_model(cls, cfg, task):
+        for flag in ("prompt_length", "upsample_ratio", "mask_predict_iterations", "max_target_length"):
+            if getattr(cfg, flag) < 1:
+                raise InputError(f"--{flag.replace('_', '-')} {getattr(cfg, flag)}: must be at least 1")
         dictionary = task.target_dictionary
         languages = set(prompt_languages(cfg))
         if languages and hasattr(task, "parse_pairs"):  # sga_translation: fail before any work
@@ -231,8 +234,9 @@ class XlmrSgaModel(BaseFairseqModel):
         trainable = {k for k in own if not k.startswith("xlmr.")}
         given = {k for k in state_dict if not k.startswith("xlmr.")}
         if strict and trainable != given:
-            raise RuntimeError(f"xlmr_sga checkpoint: missing {sorted(trainable - given)}, "
-                               f"unexpected {sorted(given - trainable)}")
+            raise InputError(f"xlmr_sga checkpoint of another configuration: missing {sorted(trainable - given)[:3]}, "
+                             f"unexpected {sorted(given - trainable)[:3]}; pass the --arch, --alignment and "
+                             "--no-denoising it was trained with")
         merged = {k: v for k, v in own.items() if k.startswith("xlmr.")}
         merged.update({k: v for k, v in state_dict.items() if k in given})
         return nn.Module.load_state_dict(self, merged, strict=strict)

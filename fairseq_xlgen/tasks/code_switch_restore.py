@@ -17,12 +17,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from fairseq import metrics, utils
-from fairseq.data import ConcatDataset, data_utils
+from fairseq.data import ConcatDataset
 from fairseq.tasks import register_task
-from fairseq.tasks.translation_from_pretrained_bart import TranslationFromPretrainedBARTTask
 
 from fairseq_xlgen.data.code_switching import SWITCH_COUNTS, CodeSwitchLexicon, CodeSwitchRestoreDataset
+from fairseq_xlgen.data.indexed_data import load_binarized
+from fairseq_xlgen.file_io import InputError, InputFileError
 from fairseq_xlgen.tasks.pretrained_bart_config import DataclassOptions, TranslationFromPretrainedBARTConfig
+from fairseq_xlgen.tasks.translation_from_pretrained_bart import TranslationFromPretrainedBARTTask
 
 logger = logging.getLogger(__name__)
 
@@ -50,19 +52,19 @@ class CodeSwitchRestoreTask(DataclassOptions, TranslationFromPretrainedBARTTask)
     def __init__(self, args, src_dict, tgt_dict):
         super().__init__(args, src_dict, tgt_dict)
         if args.restore_sides not in SIDES:
-            raise ValueError(f"--restore-sides {args.restore_sides}: choose one of {', '.join(SIDES)}")
+            raise InputError(f"--restore-sides {args.restore_sides}: choose one of {', '.join(SIDES)}")
         if not 0.0 <= args.switch_ratio <= 1.0 or args.switch_poisson_lambda <= 0:
-            raise ValueError(f"--switch-ratio {args.switch_ratio} must lie in [0, 1] and --switch-poisson-lambda "
+            raise InputError(f"--switch-ratio {args.switch_ratio} must lie in [0, 1] and --switch-poisson-lambda "
                              f"{args.switch_poisson_lambda} must be positive")
         if not args.lexicon_prefix:
-            raise ValueError("--lexicon-prefix is required (the output prefix of xlgen-induce-lexicon)")
+            raise InputError("--lexicon-prefix is required (the output prefix of xlgen-induce-lexicon)")
         self.lexicons = {}
         for side, direction in (("source", "src2tgt"), ("target", "tgt2src")):
             if side in SIDES[args.restore_sides]:
                 path = f"{args.lexicon_prefix}.{direction}.tsv"
                 if not os.path.isfile(path):
-                    raise FileNotFoundError(f"{path}: missing; --lexicon-prefix must name the output prefix of "
-                                            f"xlgen-induce-lexicon --direction both")
+                    raise InputFileError(path, "missing; --lexicon-prefix must name the output prefix of "
+                                               "xlgen-induce-lexicon --direction both")
                 self.lexicons[side] = CodeSwitchLexicon.from_tsv(path, src_dict, k=args.lexicon_topk)
 
     def _language(self, side):
@@ -76,10 +78,9 @@ class CodeSwitchRestoreTask(DataclassOptions, TranslationFromPretrainedBARTTask)
         for side in SIDES[self.args.restore_sides]:
             lang, stream = self._language(side), SIDES["both"].index(side)
             prefix = os.path.join(data_path, f"{split}.{src}-{tgt}.{lang}")
-            sentences = data_utils.load_indexed_dataset(prefix, self.src_dict, self.args.dataset_impl)
-            if sentences is None:
-                raise FileNotFoundError(f"{prefix}.bin: missing; binarize {split} with fairseq-preprocess "
-                                        f"--source-lang {src} --target-lang {tgt}")
+            sentences = load_binarized(prefix, self.src_dict, self.args.dataset_impl,
+                                       f"binarize {split} with fairseq-preprocess --source-lang {src} "
+                                       f"--target-lang {tgt}")
             parts.append(CodeSwitchRestoreDataset(
                 sentences, self.src_dict, self.lexicons[side], self.src_dict.index(f"[{lang}]"),
                 seed=self.args.seed, ratio=self.args.switch_ratio, poisson_lambda=self.args.switch_poisson_lambda,
@@ -101,7 +102,7 @@ class CodeSwitchRestoreTask(DataclassOptions, TranslationFromPretrainedBARTTask)
         """Decode in the language of the restored side (its language token is BOS and EOS)."""
         sides = SIDES[self.args.restore_sides]
         if len(sides) != 1:
-            raise ValueError("--restore-sides both: fairseq-generate restores one side at a time; "
+            raise InputError("--restore-sides both: fairseq-generate restores one side at a time; "
                              "pass --restore-sides source or --restore-sides target")
         target_lang = self.args.target_lang
         self.args.target_lang = self._language(sides[0])

@@ -15,9 +15,11 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from fairseq.data import (AppendTokenDataset, ConcatDataset, LanguagePairDataset, RoundRobinZipDatasets,
-                          StripTokenDataset, TruncateDataset, data_utils)
+                          StripTokenDataset, TruncateDataset)
 from fairseq.tasks import register_task
 
+from fairseq_xlgen.data.indexed_data import load_binarized
+from fairseq_xlgen.file_io import InputError
 from fairseq_xlgen.tasks.multi_source_summarization import MultiSourceSummarizationConfig, MultiSourceSummarizationTask
 
 
@@ -36,16 +38,15 @@ class LanguageAdversarialSummarizationTask(MultiSourceSummarizationTask):
         self.adversarial_langs = self._known_languages("--adversarial-langs", args.adversarial_langs,
                                                        args.langs.split(","))
         if not args.adversarial_data:
-            raise ValueError("--adversarial-data is required (monolingual data of data_prep/prepare_denoising.sh)")
+            raise InputError("--adversarial-data is required (monolingual data of data_prep/prepare_denoising.sh)")
 
     def _monolingual_sources(self):
         sources = []
         for lang in self.adversarial_langs:
             prefix = os.path.join(self.args.adversarial_data, lang, "train")
-            dataset = data_utils.load_indexed_dataset(prefix, self.src_dict, self.args.dataset_impl)
-            if dataset is None:
-                raise FileNotFoundError(f"{prefix}.bin: missing; binarize it with data_prep/prepare_denoising.sh "
-                                        f"TEXT {lang} MODEL_DIR {self.args.adversarial_data}")
+            dataset = load_binarized(prefix, self.src_dict, self.args.dataset_impl,
+                                     f"binarize it with data_prep/prepare_denoising.sh TEXT {lang} MODEL_DIR "
+                                     f"{self.args.adversarial_data}")
             eos = self.src_dict.eos()
             dataset = AppendTokenDataset(
                 TruncateDataset(StripTokenDataset(dataset, eos), self.args.max_source_positions - 2), eos)

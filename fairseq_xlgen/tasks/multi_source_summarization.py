@@ -27,9 +27,8 @@ from dataclasses import dataclass, field
 
 import torch
 from fairseq import utils
-from fairseq.data import AppendTokenDataset, ConcatDataset, StripTokenDataset, TruncateDataset, data_utils
+from fairseq.data import AppendTokenDataset, ConcatDataset, StripTokenDataset, TruncateDataset
 from fairseq.tasks import FairseqTask, register_task
-from fairseq.tasks.translation_from_pretrained_bart import TranslationFromPretrainedBARTTask
 
 from fairseq_xlgen.analysis.encoder_states import (
     check_pieces,
@@ -38,7 +37,10 @@ from fairseq_xlgen.analysis.encoder_states import (
     xlrs_by_pair,
 )
 from fairseq_xlgen.data.budget_mixing import IndexSubsetDataset, PerExampleLanguagePairDataset, select_instances
+from fairseq_xlgen.data.indexed_data import load_binarized
+from fairseq_xlgen.file_io import InputError, InputFileError
 from fairseq_xlgen.tasks.pretrained_bart_config import DataclassOptions, TranslationFromPretrainedBARTConfig
+from fairseq_xlgen.tasks.translation_from_pretrained_bart import TranslationFromPretrainedBARTTask
 
 logger = logging.getLogger(__name__)
 
@@ -73,23 +75,23 @@ class MultiSourceSummarizationTask(DataclassOptions, TranslationFromPretrainedBA
     def setup_task(cls, args, **kwargs):
         paths = utils.split_paths(args.data or "")
         if not paths:
-            raise ValueError("DATA: missing; pass the directory written by data_prep/prepare_monolingual_task.sh")
+            raise InputError("DATA: missing; pass the directory written by data_prep/prepare_monolingual_task.sh")
         dict_path = os.path.join(paths[0], "dict.txt")
         if not os.path.isfile(dict_path):
-            raise FileNotFoundError(f"{dict_path}: missing; prepare DATA with data_prep/prepare_monolingual_task.sh")
+            raise InputFileError(dict_path, "missing; prepare DATA with data_prep/prepare_monolingual_task.sh")
         dictionary = cls.load_dictionary(dict_path)
         return cls(args, dictionary, dictionary)
 
     def __init__(self, args, src_dict, tgt_dict):
         if not args.langs:
-            raise ValueError("--langs is required: the pretrained model's languages, in pretraining order")
+            raise InputError("--langs is required: the pretrained model's languages, in pretraining order")
         langs = args.langs.split(",")
         self.train_langs = self._known_languages("--train-langs", args.train_langs, langs)
         args.eval_lang = args.eval_lang or self.train_langs[0]
         self._known_languages("--eval-lang", args.eval_lang, langs)
         for flag, value in (("--source-lang", args.source_lang), ("--target-lang", args.target_lang)):
             if value not in (None, args.eval_lang):
-                raise ValueError(f"{flag} {value}: not used by multi_source_summarization; the languages are "
+                raise InputError(f"{flag} {value}: not used by multi_source_summarization; the languages are "
                                  "--train-langs (training) and --eval-lang (valid/test and generation)")
         # the parent's inference dataset (fairseq-interactive) appends [source_lang] to the input
         args.source_lang = args.target_lang = args.eval_lang
@@ -99,7 +101,7 @@ class MultiSourceSummarizationTask(DataclassOptions, TranslationFromPretrainedBA
         if args.xlrs_parallel_prefix:
             xlrs_langs = self._known_languages("--xlrs-langs", args.xlrs_langs, langs)
             if args.xlrs_max_sentences < 1:
-                raise ValueError(f"--xlrs-max-sentences {args.xlrs_max_sentences}: give a positive number")
+                raise InputError(f"--xlrs-max-sentences {args.xlrs_max_sentences}: give a positive number")
             try:
                 self.xlrs_pairs = language_pairs(xlrs_langs)
                 self.xlrs_pieces = read_parallel_sentences(
@@ -107,40 +109,40 @@ class MultiSourceSummarizationTask(DataclassOptions, TranslationFromPretrainedBA
                 for lang, lines in self.xlrs_pieces.items():
                     check_pieces(lines, f"{args.xlrs_parallel_prefix}.{lang}")
             except (OSError, ValueError) as e:
-                raise type(e)(f"--xlrs-parallel-prefix: {e}") from None
+                raise InputError(f"--xlrs-parallel-prefix: {e}") from None
+
+    def dictionary_path(self):
+        return os.path.join(utils.split_paths(self.args.data)[0], "dict.txt")
 
     @staticmethod
     def _known_languages(flag, value, langs):
         chosen = [lang for lang in (value or "").split(",") if lang]
         if not chosen:
-            raise ValueError(f"{flag} is required (comma-separated language codes of --langs)")
+            raise InputError(f"{flag} is required (comma-separated language codes of --langs)")
         for lang in chosen:
             if lang not in langs:
-                raise ValueError(f"{flag} {lang}: not in --langs; use the pretrained model's codes, e.g. en_XX")
+                raise InputError(f"{flag} {lang}: not in --langs; use the pretrained model's codes, e.g. en_XX")
         return chosen
 
     def _parse_ratios(self, args):
         if not args.train_ratios:
             return None
         if not args.train_budget:
-            raise ValueError("--train-ratios needs --train-budget")
+            raise InputError("--train-ratios needs --train-budget")
         try:
             ratios = [float(r) for r in args.train_ratios.split(",")]
         except ValueError:
             ratios = []
         if len(ratios) != len(self.train_langs) or min(ratios) < 0 or sum(ratios) <= 0:
-            raise ValueError(f"--train-ratios {args.train_ratios}: give {len(self.train_langs)} non-negative "
+            raise InputError(f"--train-ratios {args.train_ratios}: give {len(self.train_langs)} non-negative "
                              "numbers, one per --train-langs language, e.g. 0.5,0.5")
         return ratios
 
     def _load_side(self, data_path, lang, split, side):
         prefix = os.path.join(data_path, lang, f"{split}.source-target.{side}")
-        dataset = data_utils.load_indexed_dataset(prefix, self.src_dict, self.args.dataset_impl)
-        if dataset is None:
-            raise FileNotFoundError(f"{prefix}.bin: missing; binarize {lang} with "
-                                    f"data_prep/prepare_monolingual_task.sh TASK_DIR {lang} MODEL_DIR DATA "
-                                    f"(it needs {lang}/{split}.source and .target)")
-        return dataset
+        return load_binarized(prefix, self.src_dict, self.args.dataset_impl,
+                              f"binarize {lang} with data_prep/prepare_monolingual_task.sh TASK_DIR {lang} MODEL_DIR "
+                              f"DATA (it needs {lang}/{split}.source and .target)")
 
     def load_dataset(self, split, epoch=1, combine=False, **kwargs):
         """``train``: the budget's instances of every ``--train-langs`` language; other splits: ``--eval-lang``."""
@@ -155,7 +157,7 @@ class MultiSourceSummarizationTask(DataclassOptions, TranslationFromPretrainedBA
                 chosen = select_instances({lang: len(src) for lang, (src, _) in sides.items()},
                                           self.args.train_budget or None, self.args.seed, self.train_ratios)
             except ValueError as e:
-                raise ValueError(f"--train-budget {self.args.train_budget}: {e} in "
+                raise InputError(f"--train-budget {self.args.train_budget}: {e} in "
                                  f"{data_path}/LANG/{split}.source-target.source; lower the budget or change "
                                  "--train-ratios") from None
             sides = {lang: [IndexSubsetDataset(d, chosen[lang]) for d in pair] for lang, pair in sides.items()}

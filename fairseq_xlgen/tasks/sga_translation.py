@@ -23,6 +23,7 @@ from fairseq.tasks import register_task
 from fairseq.tasks.translation import TranslationConfig, TranslationTask, load_langpair_dataset
 
 from fairseq_xlgen.data.source_language_dataset import SourceLanguageDataset
+from fairseq_xlgen.file_io import InputError
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ class SgaTranslationTask(TranslationTask):
             cfg.source_lang, cfg.target_lang = pairs[0]
         task = super().setup_task(cfg, **kwargs)
         if task.src_dict.symbols != task.tgt_dict.symbols:
-            raise ValueError(f"{cfg.data}: dict.{cfg.source_lang}.txt and dict.{cfg.target_lang}.txt differ; "
+            raise InputError(f"{cfg.data}: dict.{cfg.source_lang}.txt and dict.{cfg.target_lang}.txt differ; "
                              "binarize both sides with the XLM-R dict.txt (data_prep/prepare_sga.sh)")
         return task
 
@@ -60,7 +61,7 @@ class SgaTranslationTask(TranslationTask):
         pairs = [tuple(p.split("-")) for p in lang_pairs.split(",") if p]
         for pair in pairs:
             if len(pair) != 2 or not all(pair):
-                raise ValueError(f"--lang-pairs {lang_pairs}: write pairs as src-tgt, comma-separated")
+                raise InputError(f"--lang-pairs {lang_pairs}: write pairs as src-tgt, comma-separated")
         return pairs
 
     def load_dataset(self, split, epoch=1, combine=False, **kwargs):
