@@ -41,6 +41,7 @@ import torch.nn.functional as F
 from fairseq.dataclass import ChoiceEnum, FairseqDataclass
 from fairseq.iterative_refinement_generator import DecoderOut
 from fairseq.models import BaseFairseqModel, register_model, register_model_architecture
+from fairseq.modules import FairseqDropout
 from omegaconf import II, open_dict
 
 from fairseq_xlgen.file_io import file_sha256
@@ -70,6 +71,9 @@ class XlmrSgaConfig(FairseqDataclass):
     mask_predict_iterations: int = field(default=4, metadata={"help": "Mask-Predict iterations of decoding step 0"})
     max_target_length: int = field(default=256, metadata={"help": "Mask-Predict: lengths predicted in [0, this]"})
     prompt_init_std: float = field(default=0.02, metadata={"help": "std of the prompts' normal initialization"})
+    backbone_dropout: Optional[float] = field(default=None, metadata={
+        "help": "dropout, attention and activation dropout of the frozen XLM-R in training (default: its "
+                "checkpoint's); 0 makes a step independent of the torch RNG (DDP equals --update-freq)"})
     encoder_layers: Optional[int] = field(default=None, metadata={"help": "random-init backbone: layers"})
     encoder_embed_dim: Optional[int] = field(default=None, metadata={"help": "random-init backbone: d"})
     encoder_ffn_embed_dim: Optional[int] = field(default=None, metadata={"help": "random-init backbone: FFN dim"})
@@ -170,6 +174,12 @@ class XlmrSgaModel(BaseFairseqModel):
             from fairseq.models.roberta import RobertaModel
 
             xlmr, sha = RobertaModel.build_model(_sizes_namespace(cfg), task), None
+        if cfg.backbone_dropout is not None:
+            if not 0 <= cfg.backbone_dropout < 1:
+                raise ValueError(f"--backbone-dropout {cfg.backbone_dropout}: give a probability in [0, 1)")
+            for module in xlmr.modules():
+                if isinstance(module, FairseqDropout):
+                    module.p = cfg.backbone_dropout
         model = cls(cfg, xlmr, dictionary, sha)
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
         total = sum(p.numel() for p in model.parameters())
