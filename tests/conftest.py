@@ -1,6 +1,7 @@
 """Session-wide fixtures: the tiny synthetic benchmark and tiny pretrained models, built once."""
 import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -14,6 +15,13 @@ def tool_env(**extra):
     """The environment for console scripts: this venv's bin first, one thread, no warnings."""
     return dict(os.environ, PATH=BIN + os.pathsep + os.environ.get("PATH", ""), PYTHONWARNINGS="ignore",
                 OMP_NUM_THREADS="1", **extra)
+
+
+def free_port():
+    """A TCP port free on this machine now (torchrun's --master_port, gloo's init method)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def run_tool(*cmd, cwd=None, env=None, timeout=600):
@@ -56,15 +64,20 @@ def translation_bin(benchmark_dir, pretrained_dir, tmp_path_factory):
     return out
 
 
-def mbart_finetune_args(data_bin, pretrained_dir, save_dir, src="en_XX", tgt="de_DE", max_update=8):
-    """``fairseq-train`` arguments of an mBART finetune on the tiny fixture (as the README's recipe)."""
+def mbart_finetune_args(data_bin, pretrained_dir, save_dir, src="en_XX", tgt="de_DE", max_update=8,
+                        task="translation_from_pretrained_bart", init=None, task_args=()):
+    """``fairseq-train`` arguments of an mBART finetune on the tiny fixture (as the README's recipe).
+
+    ``task``/``task_args``: CSR stage 1 is ``code_switch_restore`` with ``--lexicon-prefix``;
+    ``init``: the checkpoint to start from (default: the pretrained ``model.pt``; CSR stage 2: stage 1's).
+    """
     from fairseq_xlgen.pretrained import MBART_ARCH_FLAGS, MBART_CC25_LANGS
 
     return [
         data_bin, "--user-dir", os.path.join(REPO, "fairseq_xlgen"),
-        "--task", "translation_from_pretrained_bart", "--langs", ",".join(MBART_CC25_LANGS),
+        "--task", task, *task_args, "--langs", ",".join(MBART_CC25_LANGS),
         "--source-lang", src, "--target-lang", tgt, "--arch", "mbart_tiny", *MBART_ARCH_FLAGS,
-        "--finetune-from-model", os.path.join(pretrained_dir, "mbart.cc25", "model.pt"),
+        "--finetune-from-model", init or os.path.join(pretrained_dir, "mbart.cc25", "model.pt"),
         "--criterion", "label_smoothed_cross_entropy", "--label-smoothing", "0.2",
         "--optimizer", "adam", "--adam-betas", "(0.9, 0.98)", "--lr", "1e-3",
         "--lr-scheduler", "inverse_sqrt", "--warmup-updates", "4",
@@ -75,14 +88,155 @@ def mbart_finetune_args(data_bin, pretrained_dir, save_dir, src="en_XX", tgt="de
     ]
 
 
+def unused_word(dictionary, text):
+    """A ``▁`` piece of the dictionary that the text never uses (a recognisable switch marker)."""
+    used = set(text.split())
+    return next(s for s in dictionary.symbols[dictionary.nspecial:] if s.startswith("\u2581") and s not in used)
+
+
+@pytest.fixture(scope="session")
+def restore_lexicon(translation_bin, tmp_path_factory):
+    """CSR lexicons ``PREFIX.{src2tgt,tgt2src}.tsv`` of the en_XX-de_DE translation data that map every
+    switchable unit of a side to one marker piece of that side; returns (PREFIX, {lang: marker})."""
+    from fairseq.data import Dictionary
+
+    from fairseq_xlgen.lexicon.switch_units import group_units, is_insertable
+
+    src, tgt = "en_XX", "de_DE"
+    dictionary = Dictionary.load(os.path.join(translation_bin, f"dict.{src}.txt"))
+    text = {lang: open(os.path.join(translation_bin, "spm", f"train.{lang}"), encoding="utf-8").read()
+            for lang in (src, tgt)}
+    markers = {src: unused_word(dictionary, text[src] + text[tgt])}
+    markers[tgt] = unused_word(dictionary, text[src] + text[tgt] + " " + markers[src])
+    lexicon = tmp_path_factory.mktemp("lexicon") / "lexicon"
+    for lang, direction in ((src, "src2tgt"), (tgt, "tgt2src")):
+        units = {" ".join(u) for line in text[lang].splitlines() for u in group_units(line.split()) if is_insertable(u)}
+        with open(f"{lexicon}.{direction}.tsv", "w", encoding="utf-8") as f:
+            f.writelines(f"{unit}\t{markers[lang]}\t0.5\t1\n" for unit in sorted(units))
+    return str(lexicon), markers
+
+
+LAFT_LANGS = ("en_XX", "zh_CN")
+
+
+@pytest.fixture(scope="session")
+def laft_data(benchmark_dir, pretrained_dir, tmp_path_factory):
+    """LAFT's data: ``denoising/`` (en_XX + zh_CN monolingual text) and ``summarization/``."""
+    root = tmp_path_factory.mktemp("laft_data")
+    model = os.path.join(pretrained_dir, "mbart.cc25")
+    for lang in LAFT_LANGS:
+        run_tool("bash", os.path.join(REPO, "data_prep", "prepare_denoising.sh"),
+                 os.path.join(benchmark_dir, "mono", f"{lang}.txt"), lang, model, root / "denoising", "50")
+        run_tool("bash", os.path.join(REPO, "data_prep", "prepare_monolingual_task.sh"),
+                 os.path.join(benchmark_dir, "tasks", "summarization"), lang, model, root / "summarization")
+    return root
+
+
+def laft_common_args(save_dir, max_update, arch="mbart_laft_tiny"):
+    from fairseq_xlgen.pretrained import MBART_ARCH_FLAGS
+
+    return ["--user-dir", os.path.join(REPO, "fairseq_xlgen"), "--arch", arch, *MBART_ARCH_FLAGS,
+            "--optimizer", "adam", "--adam-betas", "(0.9, 0.98)", "--lr", "3e-3", "--lr-scheduler", "polynomial_decay",
+            "--warmup-updates", "2", "--total-num-update", "40", "--max-update", str(max_update),
+            "--dropout", "0", "--attention-dropout", "0", "--max-tokens", "1024", "--save-dir", str(save_dir),
+            "--no-epoch-checkpoints", "--log-format", "json", "--log-interval", "1", "--seed", "1",
+            "--num-workers", "0", "--disable-validation"]
+
+
+def laft_stage1_args(data, pretrained_dir, components, save_dir, max_update):
+    """LAFT stage 1 (paper 001 §3.3): mBART text infilling on en_XX + zh_CN, backbone frozen."""
+    return [data / "denoising", "--task", "multilingual_denoising", "--langs", ",".join(LAFT_LANGS), "--add-lang-token",
+            "--laft-stage", "1", "--laft-langs", ",".join(LAFT_LANGS), "--language-components", components,
+            "--finetune-from-model", os.path.join(pretrained_dir, "mbart.cc25", "model.pt"),
+            "--mask", "0.35", "--mask-length", "span-poisson", "--poisson-lambda", "3.5", "--replace-length", "1",
+            "--permute-sentences", "0", "--rotate", "0", "--insert", "0", "--no-whole-word-mask-langs", "zh_CN",
+            "--sample-break-mode", "complete", "--tokens-per-sample", "256",
+            "--criterion", "label_smoothed_cross_entropy", "--label-smoothing", "0.1",
+            *laft_common_args(save_dir, max_update)]
+
+
+def laft_summarization_args(data, task="multi_source_summarization"):
+    from fairseq_xlgen.pretrained import MBART_CC25_LANGS
+
+    return [data / "summarization", "--task", task, "--train-langs", "en_XX", "--eval-lang", "zh_CN",
+            "--langs", ",".join(MBART_CC25_LANGS)]
+
+
+def laft_stage2_args(data, stage1_checkpoint, save_dir, max_update):
+    """LAFT stage 2: zero-shot summarization trained on en_XX, only the task module trained."""
+    return [*laft_summarization_args(data), "--laft-stage", "2", "--laft-langs", ",".join(LAFT_LANGS),
+            "--finetune-from-model", stage1_checkpoint, "--criterion", "label_smoothed_cross_entropy",
+            "--label-smoothing", "0.1", *laft_common_args(save_dir, max_update)]
+
+
+SGA_PAIRS = ("de_DE-en_XX", "ru_RU-en_XX", "zh_CN-en_XX")
+
+
+@pytest.fixture(scope="session")
+def sga_bin(benchmark_dir, pretrained_dir, tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("sga") / "data")
+    run_tool("bash", os.path.join(REPO, "data_prep", "prepare_sga.sh"),
+             os.path.join(benchmark_dir, "tasks", "translation"), os.path.join(pretrained_dir, "xlmr.base"), out,
+             *SGA_PAIRS)
+    return out
+
+
+def sga_train_args(data, pretrained_dir, save_dir, max_update, lang_pairs="de_DE-en_XX,ru_RU-en_XX", extra=()):
+    """SGA on the tiny XLM-R (paper 003): CTC alignment unless ``extra`` has ``--alignment mask_predict``."""
+    return [
+        data, "--user-dir", os.path.join(REPO, "fairseq_xlgen"), "--task", "sga_translation",
+        "--lang-pairs", lang_pairs, "--source-lang", "de_DE", "--target-lang", "en_XX",
+        "--arch", "xlmr_sga_tiny", "--pretrained-xlmr-checkpoint", os.path.join(pretrained_dir, "xlmr.base"),
+        "--prompt-length", "8", "--criterion", "sga_ctc", "--optimizer", "adam", "--adam-betas", "(0.9, 0.98)",
+        "--lr", "2e-2", "--lr-scheduler", "inverse_sqrt", "--warmup-updates", "5", "--max-tokens", "1024",
+        "--max-update", str(max_update), "--save-dir", save_dir, "--no-epoch-checkpoints", "--log-format", "json",
+        "--log-interval", "1", "--seed", "3", "--num-workers", "0", "--disable-validation", *extra,
+    ]
+
+
+@pytest.fixture(scope="session")
+def xlrs_summarization_data(benchmark_dir, pretrained_dir, tmp_path_factory):
+    """Summarization data of en_XX, de_DE, ru_RU and the SentencePiece-encoded parallel sentences
+    ``PARALLEL.{lang}`` of the XLRS validation metric; returns (DATA, PARALLEL)."""
+    root = tmp_path_factory.mktemp("xlrs_summarization")
+    model_dir = os.path.join(pretrained_dir, "mbart.cc25")
+    data, parallel = root / "data", root / "parallel"
+    for lang in ("en_XX", "de_DE", "ru_RU"):
+        run_tool("bash", os.path.join(REPO, "data_prep", "prepare_monolingual_task.sh"),
+                 os.path.join(benchmark_dir, "tasks", "summarization"), lang, model_dir, data)
+        pair = "de_DE-en_XX" if lang != "ru_RU" else "de_DE-ru_RU"
+        run_tool("xlgen-spm-encode", "--model", os.path.join(model_dir, "sentence.bpe.model"), "--no-progress",
+                 "--inputs", os.path.join(benchmark_dir, "parallel", f"valid.{pair}.{lang}"),
+                 "--outputs", f"{parallel}.{lang}")
+    return data, parallel
+
+
+def multi_source_xlrs_args(data, parallel, pretrained_dir, save_dir, max_update=None, max_epoch=None):
+    """Two-source (en_XX + de_DE, budget 40) summarization finetune with XLRS in every validation."""
+    from fairseq_xlgen.pretrained import MBART_ARCH_FLAGS, MBART_CC25_LANGS
+
+    stop = ["--max-update", str(max_update)] if max_update else ["--max-epoch", str(max_epoch)]
+    return [
+        data, "--user-dir", os.path.join(REPO, "fairseq_xlgen"), "--task", "multi_source_summarization",
+        "--langs", ",".join(MBART_CC25_LANGS), "--train-langs", "en_XX,de_DE", "--train-budget", "40",
+        "--xlrs-parallel-prefix", parallel, "--xlrs-langs", "en_XX,de_DE,ru_RU",
+        "--arch", "mbart_tiny", *MBART_ARCH_FLAGS,
+        "--finetune-from-model", os.path.join(pretrained_dir, "mbart.cc25", "model.pt"),
+        "--criterion", "label_smoothed_cross_entropy", "--label-smoothing", "0.2", "--optimizer", "adam",
+        "--lr", "1e-3", "--lr-scheduler", "inverse_sqrt", "--warmup-updates", "2", "--max-tokens", "1024",
+        *stop, "--save-dir", save_dir, "--log-format", "json", "--log-interval", "1",
+        "--seed", "1", "--num-workers", "0",
+    ]
+
+
+def json_logs(output, kind):
+    """The records of one kind (``train_inner``, ``valid``, ...) of a ``--log-format json`` run."""
+    return [json.loads(line.split(f"| {kind} |", 1)[1]) for line in output.splitlines() if f"| {kind} |" in line]
+
+
 def train_inner_logs(output):
     """The per-update ``train_inner`` records of a ``--log-format json --log-interval 1`` run."""
-    records = []
-    for line in output.splitlines():
-        if "| train_inner |" in line:
-            record = json.loads(line.split("| train_inner |", 1)[1])
-            records.append({k: float(v) for k, v in record.items()})
-    return records
+    return [{k: float(v) for k, v in record.items()} for record in json_logs(output, "train_inner")]
 
 
 @pytest.fixture(scope="session")

@@ -1,43 +1,23 @@
 """The code_switch_restore task on the binarized benchmark: both sides loaded for
 --restore-sides both (Eq. 3), the source switched with src2tgt, the target with tgt2src, and
 the switch rate over switchable units at 35% on each side."""
-import os
-
 import numpy as np
 import pytest
 from fairseq import options, tasks
 
 import fairseq_xlgen.tasks.code_switch_restore  # noqa: F401  (registers the task)
-from fairseq_xlgen.lexicon.switch_units import group_units, is_insertable
 from fairseq_xlgen.pretrained import MBART_CC25_LANGS
 
 SRC, TGT = "en_XX", "de_DE"
 
 
-def unused_word(dictionary, text):
-    """A ``▁`` piece of the dictionary that the text never uses (a recognisable switch marker)."""
-    used = set(text.split())
-    return next(s for s in dictionary.symbols[dictionary.nspecial:] if s.startswith("\u2581") and s not in used)
-
-
 @pytest.fixture(scope="module")
-def restore_task(translation_bin, tmp_path_factory):
-    from fairseq.data import Dictionary
-
-    dictionary = Dictionary.load(os.path.join(translation_bin, f"dict.{SRC}.txt"))
-    text = {lang: open(os.path.join(translation_bin, "spm", f"train.{lang}"), encoding="utf-8").read()
-            for lang in (SRC, TGT)}
-    markers = {SRC: unused_word(dictionary, text[SRC] + text[TGT])}
-    markers[TGT] = unused_word(dictionary, text[SRC] + text[TGT] + " " + markers[SRC])
-    lexicon = tmp_path_factory.mktemp("lexicon") / "lexicon"
-    for lang, direction in ((SRC, "src2tgt"), (TGT, "tgt2src")):
-        units = {" ".join(u) for line in text[lang].splitlines() for u in group_units(line.split()) if is_insertable(u)}
-        with open(f"{lexicon}.{direction}.tsv", "w", encoding="utf-8") as f:
-            f.writelines(f"{unit}\t{markers[lang]}\t0.5\t1\n" for unit in sorted(units))
+def restore_task(translation_bin, restore_lexicon):
+    lexicon, markers = restore_lexicon
     parser = options.get_training_parser(default_task="code_switch_restore")
     args = options.parse_args_and_arch(parser, [
         translation_bin, "--task", "code_switch_restore", "--arch", "mbart_tiny", "--langs", ",".join(MBART_CC25_LANGS),
-        "--source-lang", SRC, "--target-lang", TGT, "--lexicon-prefix", str(lexicon), "--seed", "5"])
+        "--source-lang", SRC, "--target-lang", TGT, "--lexicon-prefix", lexicon, "--seed", "5"])
     task = tasks.setup_task(args)
     task.load_dataset("train")
     return task, markers

@@ -3,7 +3,7 @@
 Covered elsewhere: hydra defaults, legacy models under fairseq-hydra-train (test_hydra_configs.py), compute_mask_indices, the encoder layer without fast-path
 copies (test_fairseq_stack.py); the denoising flags, gloo DDP on CPU and the BART translation
 task (test_fairseq_stack.py, test_mbart_finetune.py); checkpoint loading and saving
-(test_safe_checkpoint_loading.py, test_checkpoint_atomicity.py).
+(test_safe_checkpoint_loading.py, test_reliability_matrix.py).
 """
 import argparse
 import itertools
@@ -139,6 +139,29 @@ def test_token_block_dataset_eos_mode_keeps_sentences():
     dataset = TokenBlockDataset(sentences, [3, 2, 4], block_size=None, pad=1, eos=2, break_mode="eos")
     assert dataset.block_to_dataset_index.tolist() == [[0, 0, 0], [1, 0, 1], [2, 0, 2]]
     assert [dataset[i].tolist() for i in range(3)] == [s.tolist() for s in sentences]
+
+
+def test_denoising_noise_is_seeded_per_sample_not_by_the_global_torch_rng():
+    """Span masking, random replacement, insertion and sentence permutation of an item depend on
+    (seed, epoch, index) only: stock 0.12.2 drew them from torch's global RNG, which the
+    prefetch thread shares with the trainer's per-update reseeding (runs and resumes differed)."""
+    from fairseq.data import DenoisingDataset
+
+    d = _dictionary(40)
+    mask = d.add_symbol("<mask>")
+    rows = [torch.tensor([d.bos()] + [4 + (3 * i + j) % 36 for j in range(12 + i % 5)] + [d.eos()]) for i in range(8)]
+    args = argparse.Namespace(mask=0.35, mask_random=0.3, insert=0.1, rotate=0.0, permute_sentences=1.0,
+                              bpe="sentencepiece", replace_length=1, mask_length="span-poisson", poisson_lambda=3.5)
+    dataset = DenoisingDataset(rows, [len(r) for r in rows], d, mask, None, shuffle=False, seed=7, args=args)
+    dataset.set_epoch(2)
+    items = []
+    for global_seed in (0, 1):
+        torch.manual_seed(global_seed)
+        items.append([dataset[i]["source"] for i in range(len(rows))])
+    assert all(torch.equal(a, b) for a, b in zip(*items))
+    assert any(not torch.equal(item, row) for item, row in zip(items[0], rows))  # noise was applied
+    dataset.set_epoch(3)
+    assert any(not torch.equal(dataset[i]["source"], items[0][i]) for i in range(len(rows)))  # new noise per epoch
 
 
 def test_dynamic_crf_with_full_beam_is_a_distribution():

@@ -13,9 +13,9 @@ from fairseq.data import Dictionary, indexed_dataset
 
 from fairseq_xlgen.data.budget_mixing import budget_counts, select_instances
 from fairseq_xlgen.file_io import InputError, InputFileError
-from fairseq_xlgen.pretrained import MBART_ARCH_FLAGS, MBART_CC25_LANGS
+from fairseq_xlgen.pretrained import MBART_CC25_LANGS
 
-from conftest import REPO, run_tool, train_inner_logs
+from conftest import REPO, free_port, json_logs, multi_source_xlrs_args, run_tool, train_inner_logs
 
 TOY_SIZES = {"en_XX": 30, "de_DE": 20, "ru_RU": 6}
 
@@ -166,34 +166,42 @@ def test_bad_data_fail_with_one_line(toy_data):
         setup_task(os.path.join(toy_data, "en_XX"), "--train-langs", "en_XX")
 
 
+def _xlrs_of_rank(rank, data, parallel, port, out_dir):
+    """One of 2 gloo ranks: the XLRS the task would log, and the XLRS of this rank's own model."""
+    from fairseq_xlgen.analysis.encoder_states import xlrs_by_pair
+
+    torch.distributed.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
+    task = setup_task(data, "--train-langs", "en_XX", "--xlrs-parallel-prefix", parallel, "--xlrs-langs", "en_XX,de_DE")
+    torch.manual_seed(rank)  # the ranks' models differ: a rank computing XLRS itself would log its own value
+    model = task.build_model(task.args)
+    task.begin_valid_epoch(1, model)
+    own = xlrs_by_pair(model, task.src_dict, task.xlrs_pieces, task.xlrs_pairs)["en_XX-de_DE"]
+    torch.save({"logged": task.xlrs_scores, "own": own}, os.path.join(out_dir, f"rank{rank}.pt"))
+    torch.distributed.destroy_process_group()
+
+
 @pytest.mark.slow
-def test_two_source_training_logs_xlrs_and_generates_zero_shot(benchmark_dir, pretrained_dir, tmp_path):
-    model_dir = os.path.join(pretrained_dir, "mbart.cc25")
-    data = tmp_path / "data"
-    for lang in ("en_XX", "de_DE", "ru_RU"):
-        run_tool("bash", os.path.join(REPO, "data_prep", "prepare_monolingual_task.sh"),
-                 os.path.join(benchmark_dir, "tasks", "summarization"), lang, model_dir, data)
+def test_xlrs_is_computed_on_the_first_rank_and_sent_to_the_others(toy_data, tmp_path):
     parallel = tmp_path / "parallel"
-    for lang in ("en_XX", "de_DE", "ru_RU"):
-        pair = "de_DE-en_XX" if lang != "ru_RU" else "de_DE-ru_RU"
-        run_tool("xlgen-spm-encode", "--model", os.path.join(model_dir, "sentence.bpe.model"), "--no-progress",
-                 "--inputs", os.path.join(benchmark_dir, "parallel", f"valid.{pair}.{lang}"),
-                 "--outputs", f"{parallel}.{lang}")
+    for lang, words in (("en_XX", "w v"), ("de_DE", "v w w")):
+        (tmp_path / f"parallel.{lang}").write_text("".join(f"\u2581 {words} {'v ' * (i % 3)}\n" for i in range(8)))
+    torch.multiprocessing.spawn(_xlrs_of_rank, args=(toy_data, str(parallel), free_port(), str(tmp_path)), nprocs=2)
+    first, second = (torch.load(tmp_path / f"rank{rank}.pt") for rank in (0, 1))
+    assert first["own"] != pytest.approx(second["own"], abs=1e-4)  # the check below could fail
+    assert first["logged"] == second["logged"] == {"xlrs_en_XX_de_DE": first["own"]}
+
+
+@pytest.mark.slow
+def test_two_source_training_logs_xlrs_and_generates_zero_shot(xlrs_summarization_data, benchmark_dir,
+                                                              pretrained_dir, tmp_path):
+    data, parallel = xlrs_summarization_data
     task_args = ["--user-dir", os.path.join(REPO, "fairseq_xlgen"), "--task", "multi_source_summarization",
                  "--langs", ",".join(MBART_CC25_LANGS)]
-    out = run_tool(
-        "fairseq-train", data, *task_args, "--train-langs", "en_XX,de_DE", "--train-budget", "40",
-        "--xlrs-parallel-prefix", parallel, "--xlrs-langs", "en_XX,de_DE,ru_RU",
-        "--arch", "mbart_tiny", *MBART_ARCH_FLAGS,
-        "--finetune-from-model", os.path.join(model_dir, "model.pt"),
-        "--criterion", "label_smoothed_cross_entropy", "--label-smoothing", "0.2", "--optimizer", "adam",
-        "--lr", "1e-3", "--lr-scheduler", "inverse_sqrt", "--warmup-updates", "2", "--max-tokens", "1024",
-        "--max-epoch", "2", "--save-dir", tmp_path / "ckpt", "--log-format", "json", "--log-interval", "1",
-        "--seed", "1", "--num-workers", "0")
+    out = run_tool("fairseq-train", *multi_source_xlrs_args(data, parallel, pretrained_dir, tmp_path / "ckpt",
+                                                            max_epoch=2))
     assert "train: en_XX 20, de_DE 20 (budget 40, seed 1)" in out
     assert len(train_inner_logs(out)) >= 2
-    valid = {int(r["valid_num_updates"]): r for r in (
-        json.loads(line.split("| valid |", 1)[1]) for line in out.splitlines() if "| valid |" in line)}
+    valid = {int(r["valid_num_updates"]): r for r in json_logs(out, "valid")}
     assert len(valid) == 2  # one validation per epoch, each with XLRS
     assert all(-1 <= float(r["valid_xlrs_en_XX_de_DE"]) <= 1 and "valid_xlrs_en_XX_ru_RU" in r for r in valid.values())
 

@@ -5,29 +5,7 @@ import re
 import pytest
 import torch
 
-from conftest import REPO, run_tool, tool_env, train_inner_logs
-
-PAIRS = ("de_DE-en_XX", "ru_RU-en_XX", "zh_CN-en_XX")
-
-
-@pytest.fixture(scope="module")
-def sga_bin(benchmark_dir, pretrained_dir, tmp_path_factory):
-    out = str(tmp_path_factory.mktemp("sga") / "data")
-    run_tool("bash", os.path.join(REPO, "data_prep", "prepare_sga.sh"),
-             os.path.join(benchmark_dir, "tasks", "translation"), os.path.join(pretrained_dir, "xlmr.base"), out, *PAIRS)
-    return out
-
-
-def train_args(data, pretrained_dir, save_dir, max_update, lang_pairs="de_DE-en_XX,ru_RU-en_XX", extra=()):
-    return [
-        data, "--user-dir", os.path.join(REPO, "fairseq_xlgen"), "--task", "sga_translation",
-        "--lang-pairs", lang_pairs, "--source-lang", "de_DE", "--target-lang", "en_XX",
-        "--arch", "xlmr_sga_tiny", "--pretrained-xlmr-checkpoint", os.path.join(pretrained_dir, "xlmr.base"),
-        "--prompt-length", "8", "--criterion", "sga_ctc", "--optimizer", "adam", "--adam-betas", "(0.9, 0.98)",
-        "--lr", "2e-2", "--lr-scheduler", "inverse_sqrt", "--warmup-updates", "5", "--max-tokens", "1024",
-        "--max-update", str(max_update), "--save-dir", save_dir, "--no-epoch-checkpoints", "--log-format", "json",
-        "--log-interval", "1", "--seed", "3", "--num-workers", "0", "--disable-validation", *extra,
-    ]
+from conftest import REPO, run_tool, sga_train_args, tool_env, train_inner_logs
 
 
 def generate_args(data, checkpoint, src, max_iter=3, extra=()):
@@ -49,7 +27,7 @@ def _expected_trainable(pretrained_dir, prompt_length=8, units=3, languages=1):
 @pytest.mark.slow
 def test_train_then_generate_with_shared_prompts(sga_bin, pretrained_dir, tmp_path):
     save = str(tmp_path / "ckpt")
-    out = run_tool("fairseq-train", *train_args(sga_bin, pretrained_dir, save, max_update=20))
+    out = run_tool("fairseq-train", *sga_train_args(sga_bin, pretrained_dir, save, max_update=20))
     assert f"(num. trained: {_expected_trainable(pretrained_dir):,})" in out  # fairseq's own count of the optimizer's share
     losses = [r["loss"] for r in train_inner_logs(out)]
     assert len(losses) == 20 and sum(losses[-5:]) < sum(losses[:5])
@@ -68,15 +46,6 @@ def test_train_then_generate_with_shared_prompts(sga_bin, pretrained_dir, tmp_pa
     batch1 = generate(sga_bin, checkpoint, "de_DE", max_iter=3, extra=("--batch-size", "1"))
     hyp = lambda text: sorted(re.findall(r"^H-(\d+)\t\S+\t(.*)$", text, flags=re.M))  # noqa: E731 (tokens, not scores)
     assert hyp(batch1) == hyp(outputs["de_DE"])
-
-
-@pytest.mark.slow
-def test_resume_gives_the_losses_of_an_uninterrupted_run(sga_bin, pretrained_dir, tmp_path):
-    straight = train_inner_logs(run_tool("fairseq-train", *train_args(sga_bin, pretrained_dir, str(tmp_path / "a"), 6)))
-    run_tool("fairseq-train", *train_args(sga_bin, pretrained_dir, str(tmp_path / "b"), 3))
-    resumed = train_inner_logs(run_tool("fairseq-train", *train_args(sga_bin, pretrained_dir, str(tmp_path / "b"), 6)))
-    assert [r["num_updates"] for r in resumed] == [4, 5, 6]
-    assert [r["loss"] for r in resumed] == [r["loss"] for r in straight[3:]]
 
 
 def test_mixed_batches_name_each_rows_source_language_on_ru_and_zh(sga_bin):
@@ -114,7 +83,7 @@ def test_per_language_prompts_train_and_decode_ru_and_zh(sga_bin, pretrained_dir
 
     save = str(tmp_path / "ckpt")
     extra = ("--prompt-languages", "ru_RU,zh_CN", "--source-lang", "ru_RU")
-    out = run_tool("fairseq-train", *train_args(sga_bin, pretrained_dir, save, 6, "ru_RU-en_XX,zh_CN-en_XX", extra))
+    out = run_tool("fairseq-train", *sga_train_args(sga_bin, pretrained_dir, save, 6, "ru_RU-en_XX,zh_CN-en_XX", extra))
     assert f"(num. trained: {_expected_trainable(pretrained_dir, languages=2):,})" in out
     assert len(train_inner_logs(out)) == 6
     checkpoint = os.path.join(save, "checkpoint_last.pt")

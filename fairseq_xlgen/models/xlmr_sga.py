@@ -47,6 +47,7 @@ import torch.nn.functional as F
 from fairseq.dataclass import ChoiceEnum, FairseqDataclass
 from fairseq.iterative_refinement_generator import DecoderOut
 from fairseq.models import BaseFairseqModel, register_model, register_model_architecture
+from fairseq.modules import FairseqDropout
 from omegaconf import II, open_dict
 
 from fairseq_xlgen.file_io import InputError, file_sha256
@@ -81,6 +82,9 @@ class XlmrSgaConfig(FairseqDataclass):
                 "(W_K/W_V stay shared); a sample uses its source language's, a language not listed is an error; "
                 "empty (default): one prompt set for all directions (§5.4), so unseen source languages decode "
                 "zero-shot"})
+    backbone_dropout: Optional[float] = field(default=None, metadata={
+        "help": "dropout, attention and activation dropout of the frozen XLM-R in training (default: its "
+                "checkpoint's); 0 makes a step independent of the torch RNG (DDP equals --update-freq)"})
     encoder_layers: Optional[int] = field(default=None, metadata={"help": "random-init backbone: layers"})
     encoder_embed_dim: Optional[int] = field(default=None, metadata={"help": "random-init backbone: d"})
     encoder_ffn_embed_dim: Optional[int] = field(default=None, metadata={"help": "random-init backbone: FFN dim"})
@@ -199,6 +203,12 @@ class XlmrSgaModel(BaseFairseqModel):
             from fairseq.models.roberta import RobertaModel
 
             xlmr, sha = RobertaModel.build_model(_sizes_namespace(cfg), task), None
+        if cfg.backbone_dropout is not None:
+            if not 0 <= cfg.backbone_dropout < 1:
+                raise ValueError(f"--backbone-dropout {cfg.backbone_dropout}: give a probability in [0, 1)")
+            for module in xlmr.modules():
+                if isinstance(module, FairseqDropout):
+                    module.p = cfg.backbone_dropout
         model = cls(cfg, xlmr, dictionary, sha)
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
         total = sum(p.numel() for p in model.parameters())

@@ -15,8 +15,9 @@ generation), no output ever ends with a language token: a model finetuned on en_
 learns to emit ``[ru_RU]``, and generation with EOS ``[ru_RU]`` would run to the length limit.
 
 ``--xlrs-parallel-prefix`` adds XLRS between parallel sentences (§4) to the validation
-metrics as ``xlrs_{a}_{b}``: computed once per validation in :meth:`begin_valid_epoch`,
-added to the printed and logged stats in :meth:`post_validate` (fairseq 0.12.2's hooks).
+metrics as ``xlrs_{a}_{b}``: computed once per validation in :meth:`begin_valid_epoch` (on the
+first data-parallel rank, sent to the others), added to the printed and logged stats in
+:meth:`post_validate` (fairseq 0.12.2's hooks).
 
 Data: ``DATA/dict.txt`` and ``DATA/{lang}/{split}.source-target.{source,target}.{bin,idx}``,
 written by ``data_prep/prepare_monolingual_task.sh``.
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 import torch
 from fairseq import utils
 from fairseq.data import AppendTokenDataset, ConcatDataset, StripTokenDataset, TruncateDataset
+from fairseq.distributed import utils as distributed_utils
 from fairseq.tasks import FairseqTask, register_task
 
 from fairseq_xlgen.analysis.encoder_states import (
@@ -190,12 +192,21 @@ class MultiSourceSummarizationTask(DataclassOptions, TranslationFromPretrainedBA
                                       bos_token=self.tgt_dict.index(f"[{self.args.eval_lang}]"))
 
     def begin_valid_epoch(self, epoch, model):
-        """Compute XLRS once per validation (logged by :meth:`post_validate`)."""
+        """Compute XLRS once per validation (logged by :meth:`post_validate`): under data-parallel
+        training on the first rank only, which sends its values to the others, so that every rank
+        holds the same numbers (a rank's own states could differ in the last bits on some devices)."""
         super().begin_valid_epoch(epoch, model)
-        if self.xlrs_pairs:
-            self.xlrs_scores = {
-                f"xlrs_{name.replace('-', '_')}": value
-                for name, value in xlrs_by_pair(model, self.src_dict, self.xlrs_pieces, self.xlrs_pairs).items()}
+        if not self.xlrs_pairs:
+            return
+        ranks = distributed_utils.get_data_parallel_world_size()
+        scores = None
+        if ranks == 1 or distributed_utils.get_data_parallel_rank() == 0:
+            scores = {f"xlrs_{name.replace('-', '_')}": value
+                      for name, value in xlrs_by_pair(model, self.src_dict, self.xlrs_pieces, self.xlrs_pairs).items()}
+        if ranks > 1:
+            scores = distributed_utils.broadcast_object(scores, src_rank=0,
+                                                        group=distributed_utils.get_data_parallel_group())
+        self.xlrs_scores = scores
 
     def post_validate(self, model, stats, aggregator):
         """Add the XLRS of this validation to the validation stats fairseq prints and logs."""
