@@ -9,7 +9,7 @@
 # Finished steps are skipped (fairseq-train resumes from checkpoint_last.pt), so a second run
 # continues where the first stopped. JOBS (default 2) fairseq-generate runs at a time.
 # METRIC (default sp_rougeL) selects checkpoints and correlates with XLRS: the paper reports
-# ROUGE-L (rougeL); word ROUGE of the tiny random-init fixture's zero-shot outputs is 0.
+# ROUGE-L (rougeL); word ROUGE of unspaced zh_CN outputs is 0.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/../lib.sh"
