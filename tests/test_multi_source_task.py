@@ -48,12 +48,15 @@ def toy_data(tmp_path_factory):
     return str(data)
 
 
-def setup_task(data, *extra):
+def training_args(data, *extra):
     parser = options.get_training_parser(default_task="multi_source_summarization")
-    args = options.parse_args_and_arch(parser, [
+    return options.parse_args_and_arch(parser, [
         data, "--task", "multi_source_summarization", "--arch", "mbart_tiny",
         "--langs", ",".join(MBART_CC25_LANGS), *extra])
-    return tasks.setup_task(args)
+
+
+def setup_task(data, *extra):
+    return tasks.setup_task(training_args(data, *extra))
 
 
 def train_instances(task):
@@ -171,9 +174,10 @@ def _xlrs_of_rank(rank, data, parallel, port, out_dir):
     from fairseq_xlgen.analysis.encoder_states import xlrs_by_pair
 
     torch.distributed.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
-    task = setup_task(data, "--train-langs", "en_XX", "--xlrs-parallel-prefix", parallel, "--xlrs-langs", "en_XX,de_DE")
+    args = training_args(data, "--train-langs", "en_XX", "--xlrs-parallel-prefix", parallel, "--xlrs-langs", "en_XX,de_DE")
+    task = tasks.setup_task(args)  # (a dataclass task keeps only its own fields: the model is built from args)
     torch.manual_seed(rank)  # the ranks' models differ: a rank computing XLRS itself would log its own value
-    model = task.build_model(task.args)
+    model = task.build_model(args)
     task.begin_valid_epoch(1, model)
     own = xlrs_by_pair(model, task.src_dict, task.xlrs_pieces, task.xlrs_pairs)["en_XX-de_DE"]
     torch.save({"logged": task.xlrs_scores, "own": own}, os.path.join(out_dir, f"rank{rank}.pt"))
