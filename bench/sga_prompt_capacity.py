@@ -32,7 +32,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def shipped_fixture_data(work):
     """Benchmark small, the shipped pretrained XLM-R (fixtures/benchmark-small) and its de_DE-en_XX SGA data."""
-    from fairseq_xlgen.cli.make_fixtures import build_parser, model_config
+    from fairseq_xlgen.cli.make_fixtures import config_from_flags
     from fairseq_xlgen.data.pretrained_fixtures import build_fixtures
     from fairseq_xlgen.data.synthetic_benchmark import generate_benchmark
 
@@ -41,7 +41,7 @@ def shipped_fixture_data(work):
     corpus = [os.path.join(benchmark, "mono", f"{lang}.txt") for lang in ("en_XX", "de_DE", "ru_RU", "zh_CN")]
     shipped = os.path.join(REPO, "fixtures", "benchmark-small")
     with open(shipped + ".flags", encoding="utf-8") as f:
-        cfg = model_config(build_parser().parse_args(["--out", fixtures, "--corpus", *corpus, *f.read().split()]))
+        cfg = config_from_flags(f.read().split())
     build_fixtures(fixtures, corpus, cfg, prebuilt=shipped)
     xlmr = os.path.join(fixtures, "xlmr.base")
     if not os.path.isfile(os.path.join(data, "train.de_DE-en_XX.de_DE.bin")):

@@ -153,7 +153,7 @@ def test_the_shipped_fixtures_were_built_from_todays_benchmark(tmp_path):
     """fixtures/benchmark-small is what `fixtures/build.sh` makes from `xlgen-make-benchmark --size small`:
     a change of the benchmark generator or of the flags must come with a rebuild."""
     from conftest import REPO
-    from fairseq_xlgen.cli.make_fixtures import build_parser, model_config
+    from fairseq_xlgen.cli.make_fixtures import config_from_flags
     from fairseq_xlgen.data.pretrained_fixtures import fixture_settings
     from fairseq_xlgen.data.synthetic_benchmark import generate_benchmark
 
@@ -162,7 +162,7 @@ def test_the_shipped_fixtures_were_built_from_todays_benchmark(tmp_path):
         flags = f.read().split()
     generate_benchmark(str(tmp_path / "benchmark"), seed=1, size="small", progress=False)
     corpus = [str(tmp_path / "benchmark" / "mono" / f"{lang}.txt") for lang in ("en_XX", "de_DE", "ru_RU", "zh_CN")]
-    cfg = model_config(build_parser().parse_args(["--out", "unused", "--corpus", *corpus, *flags]))
+    cfg = config_from_flags(flags)
     with open(os.path.join(shipped, "fixtures.json"), encoding="utf-8") as f:
         recorded = json.load(f)
     recorded.pop("pretrain_seconds")

@@ -55,6 +55,11 @@ def model_config(args):
     return TinyModelConfig(**{f.name: getattr(args, f.name) for f in fields(TinyModelConfig)})
 
 
+def config_from_flags(flags):
+    """The :class:`TinyModelConfig` that ``xlgen-make-fixtures FLAGS`` builds (e.g. fixtures/benchmark-small.flags)."""
+    return model_config(build_parser().parse_args(["--out", "-", "--corpus", "-", *flags]))
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s | %(message)s")
