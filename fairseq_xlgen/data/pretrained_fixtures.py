@@ -257,7 +257,9 @@ def pretrain_xlmr(work_dir, corpus_files, spm_model, dict_path, cfg, log):
     save_dir = os.path.join(work_dir, "checkpoints")
     _run_logged([
         sys.executable, "-m", "fairseq_cli.train", data, *xlmr_argv(cfg), "--sample-break-mode", "complete",
-        "--tokens-per-sample", str(cfg.pretrain_tokens_per_sample),  # (the last one given wins)
+        # overrides xlmr_argv's tokens_per_sample (= max_positions, kept in the saved args as xlmr.base's):
+        # argparse keeps the last value given
+        "--tokens-per-sample", str(cfg.pretrain_tokens_per_sample),
         # XLM-R's (RoBERTa's) linear decay to 0, which keeps the rate high for longer than inverse-sqrt
         *_pretrain_schedule_argv(cfg, n, save_dir, scheduler=("polynomial_decay", "--total-num-update", str(n))),
     ], log)
