@@ -6,17 +6,19 @@
 #
 # TASK_DIR/LANG holds {train,valid,test}.{source,target} (one document / label per line;
 # missing splits are skipped, at least one is needed: evaluation-only languages have no train).
-# MODEL_DIR is an mbart.cc25-style directory (dict.txt + sentence.bpe.model). Writes
+# MODEL_DIR is an mbart.cc25-style directory (dict.txt + sentence.bpe.model) or an xlmr.base-style
+# one (dict.txt + sentencepiece.bpe.model: data for sga_translation). Writes
 # OUT_DIR/dict.txt (the model's dictionary, shared by all languages), OUT_DIR/LANG/spm/
 # (SentencePiece pieces) and OUT_DIR/LANG/{split}.source-target.{source,target}.{bin,idx}.
 # Run once per language with the same OUT_DIR. A finished language leaves OUT_DIR/LANG/.done.
 set -euo pipefail
-[ $# -eq 4 ] || { sed -n '2,12p' "$0" >&2; exit 2; }
+[ $# -eq 4 ] || { sed -n '2,13p' "$0" >&2; exit 2; }
 TASK=$1; LANG_CODE=$2; MODEL=$3; OUT=$4
 
 SPM=$MODEL/sentence.bpe.model
+[ -f "$SPM" ] || SPM=$MODEL/sentencepiece.bpe.model  # xlmr.base / xlmr.large
 for f in "$MODEL/dict.txt" "$SPM"; do
-  [ -f "$f" ] || { echo "error: $f: missing (MODEL_DIR must be an mbart.cc25-style directory)" >&2; exit 2; }
+  [ -f "$f" ] || { echo "error: $f: missing (MODEL_DIR must be an mbart.cc25 or xlmr.base-style directory)" >&2; exit 2; }
 done
 splits=()
 for split in train valid test; do

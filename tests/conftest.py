@@ -94,26 +94,30 @@ def unused_word(dictionary, text):
     return next(s for s in dictionary.symbols[dictionary.nspecial:] if s.startswith("\u2581") and s not in used)
 
 
-@pytest.fixture(scope="session")
-def restore_lexicon(translation_bin, tmp_path_factory):
-    """CSR lexicons ``PREFIX.{src2tgt,tgt2src}.tsv`` of the en_XX-de_DE translation data that map every
-    switchable unit of a side to one marker piece of that side; returns (PREFIX, {lang: marker})."""
+def write_marker_lexicons(data_dir, src, tgt, prefix, avoid=""):
+    """CSR lexicons ``PREFIX.{src2tgt,tgt2src}.tsv`` of the binarized SRC-TGT data in DATA_DIR that map every
+    switchable unit of a side to one marker piece of that side (none in AVOID); returns {lang: marker}."""
     from fairseq.data import Dictionary
 
     from fairseq_xlgen.lexicon.switch_units import group_units, is_insertable
 
-    src, tgt = "en_XX", "de_DE"
-    dictionary = Dictionary.load(os.path.join(translation_bin, f"dict.{src}.txt"))
-    text = {lang: open(os.path.join(translation_bin, "spm", f"train.{lang}"), encoding="utf-8").read()
+    dictionary = Dictionary.load(os.path.join(data_dir, f"dict.{src}.txt"))
+    text = {lang: open(os.path.join(data_dir, "spm", f"train.{lang}"), encoding="utf-8").read()
             for lang in (src, tgt)}
-    markers = {src: unused_word(dictionary, text[src] + text[tgt])}
-    markers[tgt] = unused_word(dictionary, text[src] + text[tgt] + " " + markers[src])
-    lexicon = tmp_path_factory.mktemp("lexicon") / "lexicon"
+    markers = {src: unused_word(dictionary, text[src] + text[tgt] + " " + avoid)}
+    markers[tgt] = unused_word(dictionary, text[src] + text[tgt] + " " + avoid + " " + markers[src])
     for lang, direction in ((src, "src2tgt"), (tgt, "tgt2src")):
         units = {" ".join(u) for line in text[lang].splitlines() for u in group_units(line.split()) if is_insertable(u)}
-        with open(f"{lexicon}.{direction}.tsv", "w", encoding="utf-8") as f:
+        with open(f"{prefix}.{direction}.tsv", "w", encoding="utf-8") as f:
             f.writelines(f"{unit}\t{markers[lang]}\t0.5\t1\n" for unit in sorted(units))
-    return str(lexicon), markers
+    return markers
+
+
+@pytest.fixture(scope="session")
+def restore_lexicon(translation_bin, tmp_path_factory):
+    """The marker lexicons of the en_XX-de_DE translation data; returns (PREFIX, {lang: marker})."""
+    lexicon = str(tmp_path_factory.mktemp("lexicon") / "lexicon")
+    return lexicon, write_marker_lexicons(translation_bin, "en_XX", "de_DE", lexicon)
 
 
 LAFT_LANGS = ("en_XX", "zh_CN")

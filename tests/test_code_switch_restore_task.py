@@ -51,3 +51,59 @@ def test_switch_rate_per_side_is_35_percent_of_switchable_units(restore_task):
                            for i in range(len(part))]).sum(axis=0)
         assert counts[0] / counts[1] == pytest.approx(0.35, abs=0.02)
         assert counts[1] == counts[2]  # this lexicon covers every unit of the text
+
+
+@pytest.fixture(scope="module")
+def two_pair_task(benchmark_dir, pretrained_dir, tmp_path_factory):
+    """en_XX-de_DE and en_XX-zh_CN (unspaced) in one data directory, one marker lexicon per pair."""
+    from conftest import REPO, run_tool, write_marker_lexicons
+
+    data = str(tmp_path_factory.mktemp("pairs"))
+    run_tool("bash", f"{REPO}/data_prep/prepare_translation_pairs.sh", f"{benchmark_dir}/tasks/translation",
+             f"{pretrained_dir}/mbart.cc25", data, "en_XX-de_DE", "en_XX-zh_CN")
+    lexicons = tmp_path_factory.mktemp("lexicons")
+    text = " ".join(open(f"{data}/pairs/en_XX-{tgt}/spm/train.{lang}", encoding="utf-8").read()
+                    for tgt in ("de_DE", "zh_CN") for lang in ("en_XX", tgt))  # no marker occurs in any pair
+    markers = {}
+    for tgt in ("de_DE", "zh_CN"):
+        used = text + " " + " ".join(m for pair in markers.values() for m in pair.values())
+        markers[tgt] = write_marker_lexicons(f"{data}/pairs/en_XX-{tgt}", "en_XX", tgt, f"{lexicons}/en_XX-{tgt}",
+                                             avoid=used)
+    parser = options.get_training_parser(default_task="code_switch_restore")
+    args = options.parse_args_and_arch(parser, [
+        data, "--task", "code_switch_restore", "--arch", "mbart_tiny", "--langs", ",".join(MBART_CC25_LANGS),
+        "--lang-pairs", "en_XX-de_DE,en_XX-zh_CN", "--lexicon-prefix", f"{lexicons}/{{src}}-{{tgt}}", "--seed", "5"])
+    task = tasks.setup_task(args)
+    task.load_dataset("train")
+    return task, markers
+
+
+def test_lang_pairs_restore_every_pair_with_its_own_lexicon_and_noise(two_pair_task):
+    task, markers = two_pair_task
+    parts = task.datasets["train"].datasets
+    assert len(parts) == 4  # (en-de source, en-de target, en-zh source, en-zh target)
+    d = task.src_dict
+    every_marker = {d.index(m) for pair in markers.values() for m in pair.values()}
+    for part, (tgt, lang) in zip(parts, [("de_DE", "en_XX"), ("de_DE", "de_DE"), ("zh_CN", "en_XX"), ("zh_CN", "zh_CN")]):
+        own = d.index(markers[tgt][lang])
+        tokens = [t for i in range(len(part)) for t in part[i]["source"].tolist()]
+        assert own in tokens and not (every_marker - {own}) & set(tokens)  # only this pair's lexicon of this side
+        assert all(part[i]["target"][-1] == d.index(f"[{lang}]") for i in range(len(part)))
+        counts = np.array([[part[i][k] for k in ("switched_words", "switchable_words")]
+                           for i in range(len(part))]).sum(axis=0)
+        assert counts[0] / counts[1] == pytest.approx(0.35, abs=0.03)  # zh_CN: pieces are the units
+    # the two pairs' en_XX sides hold the same sentences but draw their own spans
+    en_de, en_zh = parts[0], parts[2]
+    assert en_de.sentences[0].tolist() == en_zh.sentences[0].tolist()
+    positions = [[(en_de[i]["source"] == d.index(markers["de_DE"]["en_XX"])).tolist() for i in range(20)],
+                 [(en_zh[i]["source"] == d.index(markers["zh_CN"]["en_XX"])).tolist() for i in range(20)]]
+    assert positions[0] != positions[1]
+
+
+def test_several_lang_pairs_need_a_lexicon_per_pair(translation_bin, restore_lexicon):
+    parser = options.get_training_parser(default_task="code_switch_restore")
+    args = options.parse_args_and_arch(parser, [
+        translation_bin, "--task", "code_switch_restore", "--arch", "mbart_tiny", "--langs", ",".join(MBART_CC25_LANGS),
+        "--lang-pairs", "en_XX-de_DE,en_XX-zh_CN", "--lexicon-prefix", restore_lexicon[0]])
+    with pytest.raises(Exception, match=r"put \{src\} and \{tgt\} in it"):
+        tasks.setup_task(args)

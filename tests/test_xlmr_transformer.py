@@ -1,6 +1,7 @@
 """``xlmr_transformer``: the AR baseline of SGA (XLM-R-initialised encoder + decoder of the same size)."""
 import os
 import shutil
+import unicodedata
 
 import pytest
 import torch
@@ -123,3 +124,59 @@ def test_train_then_beam_search(benchmark_dir, pretrained_dir, tmp_path):
     # the trained weights come from the checkpoint: decoding without the XLM-R files gives the same output
     without = run_tool(*generate, "--model-overrides", "{'pretrained_xlmr_checkpoint': None}")
     assert [line for line in without.splitlines() if line.startswith("H-")] == hyps
+
+
+@pytest.fixture(scope="module")
+def title_xlmr(benchmark_dir, pretrained_dir, tmp_path_factory):
+    """The benchmark's title task (monolingual) in XLM-R units, en_XX and zh_CN."""
+    out = str(tmp_path_factory.mktemp("title-xlmr"))
+    for lang in ("en_XX", "zh_CN"):
+        run_tool("bash", os.path.join(REPO, "data_prep", "prepare_monolingual_task.sh"),
+                 os.path.join(benchmark_dir, "tasks", "title"), lang, os.path.join(pretrained_dir, "xlmr.base"), out)
+    return out
+
+
+def _sga_task(data, lang, arch, pretrained_dir):
+    from fairseq import options, tasks
+    from fairseq.dataclass.utils import convert_namespace_to_omegaconf
+
+    args = options.parse_args_and_arch(options.get_training_parser(), [
+        data, "--user-dir", os.path.join(REPO, "fairseq_xlgen"), "--task", "sga_translation", "--source-lang", lang,
+        "--target-lang", lang, "--arch", arch, "--pretrained-xlmr-checkpoint", os.path.join(pretrained_dir, "xlmr.base")])
+    args.beam = 3  # fairseq-generate's flag
+    task = tasks.setup_task(args)
+    return task, task.build_model(convert_namespace_to_omegaconf(args).model), args
+
+
+def test_a_same_language_pair_reads_a_monolingual_task_in_xlmr_units(title_xlmr, benchmark_dir, pretrained_dir):
+    """sga_translation zh_CN-zh_CN: DATA/zh_CN/{split}.source-target.* and DATA/dict.txt (+ <mask>)."""
+    task, _, _ = _sga_task(title_xlmr, "zh_CN", "xlmr_transformer_tiny", pretrained_dir)
+    task.load_dataset("test")
+    dataset = task.datasets["test"]
+    hub = load_pretrained(os.path.join(pretrained_dir, "xlmr.base"), XLMR_LAYOUT)
+    with open(os.path.join(benchmark_dir, "tasks", "title", "zh_CN", "test.target"), encoding="utf-8") as f:
+        targets = f.read().splitlines()
+    assert len(dataset) == len(targets) and task.target_dictionary.symbols == hub.task.source_dictionary.symbols
+    item = dataset[0]
+    assert item["src_lang"] == "zh_CN"
+    assert item["target"][0] == task.target_dictionary.bos() and item["target"][-1] == task.target_dictionary.eos()
+    # unspaced Han text round-trips through XLM-R's pieces, up to SentencePiece's NFKC (？ -> ?)
+    assert hub.decode(item["target"]) == unicodedata.normalize("NFKC", targets[0]) != targets[0]
+
+
+def test_the_ar_baseline_decodes_with_beam_search_on_sga_data_and_strips_bos(title_xlmr, pretrained_dir):
+    from fairseq.iterative_refinement_generator import IterativeRefinementGenerator
+    from fairseq.sequence_generator import SequenceGenerator
+
+    task, model, args = _sga_task(title_xlmr, "en_XX", "xlmr_transformer_tiny", pretrained_dir)
+    generator = task.build_generator([model], args)
+    d = task.target_dictionary
+    assert isinstance(generator, SequenceGenerator) and generator.beam_size == 3
+    assert generator.symbols_to_strip_from_output == {d.bos(), d.eos()}  # targets are XLM-R's <s> y </s>
+    task.load_dataset("test")
+    sample = task.datasets["test"].collater([task.datasets["test"][i] for i in range(4)])
+    model.eval()
+    hypotheses = task.inference_step(generator, [model], sample)  # the batch's src_lang is ignored
+    assert len(hypotheses) == 4 and all(h[0]["tokens"][-1] == d.eos() for h in hypotheses)
+    sga_task, sga, sga_args = _sga_task(title_xlmr, "en_XX", "xlmr_sga_tiny", pretrained_dir)
+    assert isinstance(sga_task.build_generator([sga], sga_args), IterativeRefinementGenerator)

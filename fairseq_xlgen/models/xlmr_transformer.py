@@ -18,7 +18,7 @@ import logging
 import os
 
 from fairseq.models import register_model, register_model_architecture
-from fairseq.models.transformer import TransformerModel
+from fairseq.models.transformer import TransformerEncoder, TransformerModel
 from fairseq.models.transformer.transformer_legacy import base_architecture as transformer_base_architecture
 
 from fairseq_xlgen.pretrained import TinyModelConfig
@@ -73,9 +73,20 @@ def xlmr_encoder_state(hub, dictionary, args, path):
     return state
 
 
+class SourceLanguageBlindEncoder(TransformerEncoder):
+    """fairseq's encoder, taking (and ignoring) the ``src_lang`` of ``sga_translation`` batches."""
+
+    def forward(self, src_tokens, src_lengths=None, return_all_hiddens=False, token_embeddings=None, src_lang=None):
+        return super().forward(src_tokens, src_lengths, return_all_hiddens, token_embeddings)
+
+
 @register_model("xlmr_transformer")
 class XLMRTransformerModel(TransformerModel):
-    """TransformerModel with an XLM-R encoder and a decoder of the same depth and width."""
+    """TransformerModel with an XLM-R encoder and a decoder of the same depth and width.
+
+    It trains and decodes on ``sga_translation`` data like ``xlmr_sga`` (one model for every source
+    language: the batches' ``src_lang`` is ignored), or on fairseq's ``translation`` data.
+    """
 
     @staticmethod
     def add_args(parser):
@@ -93,6 +104,13 @@ class XLMRTransformerModel(TransformerModel):
             model.encoder.load_state_dict(xlmr_encoder_state(hub, task.source_dictionary, args, path), strict=True)
             logger.info("encoder and shared embeddings initialised from XLM-R %s", path)
         return model
+
+    @classmethod
+    def build_encoder(cls, args, src_dict, embed_tokens):
+        return SourceLanguageBlindEncoder(args, src_dict, embed_tokens)
+
+    def forward(self, src_tokens, src_lengths, prev_output_tokens, src_lang=None, **kwargs):
+        return super().forward(src_tokens, src_lengths, prev_output_tokens, **kwargs)
 
 
 def _fill_sizes(args, layers, dim, ffn, heads, positions):

@@ -9,7 +9,15 @@ language). Stage 2 is ``translation_from_pretrained_bart`` from the stage-1 chec
 
 Switching units, budget, spans, seeds and the positions limit: see
 :mod:`fairseq_xlgen.data.code_switching` and ``examples/csr/README.md``. The source side
-draws its noise from stream 0 of ``--seed``, the target side from stream 1.
+draws its noise from stream 0 of ``--seed``, the target side from stream 1 (the k-th pair of
+``--lang-pairs``: streams 2k and 2k + 1).
+
+``--lang-pairs en_XX-de_DE,en_XX-zh_CN`` restores several pairs of one data directory
+(``data_prep/prepare_translation_pairs.sh``) in one run, each with its own lexicon
+(``--lexicon-prefix`` with ``{src}``/``{tgt}`` filled per pair): beyond the paper, for zero-shot
+generation into several languages (``examples/compare``: the source-language task text on
+one side, each target language's monolingual text on the other; the two sides of a pair need
+not be parallel, since each side restores itself).
 """
 import logging
 import os
@@ -42,6 +50,10 @@ class CodeSwitchRestoreConfig(TranslationFromPretrainedBARTConfig):
                 "(mBART's mask ratio; stochastic rounding)"})
     switch_poisson_lambda: float = field(default=3.5, metadata={
         "help": "Poisson mean of a switched span's length in units (draws of 0 are drawn again)"})
+    lang_pairs: str = field(
+        default="", metadata={"help": "comma-separated SRC-TGT pairs restored together, e.g. en_XX-de_DE,en_XX-zh_CN "
+                                      "(default: --source-lang/--target-lang); --lexicon-prefix may contain {src} "
+                                      "and {tgt}, filled per pair"})
     restore_sides: str = field(
         default="both", metadata={"help": "sentences to restore: both (Eq. 3), source or target; "
                                           "fairseq-generate needs one side"})
@@ -58,34 +70,51 @@ class CodeSwitchRestoreTask(DataclassOptions, TranslationFromPretrainedBARTTask)
                              f"{args.switch_poisson_lambda} must be positive")
         if not args.lexicon_prefix:
             raise InputError("--lexicon-prefix is required (the output prefix of xlgen-induce-lexicon)")
-        self.lexicons = {}
-        for side, direction in (("source", "src2tgt"), ("target", "tgt2src")):
-            if side in SIDES[args.restore_sides]:
-                path = f"{args.lexicon_prefix}.{direction}.tsv"
-                if not os.path.isfile(path):
-                    raise InputFileError(path, "missing; --lexicon-prefix must name the output prefix of "
-                                               "xlgen-induce-lexicon --direction both")
-                self.lexicons[side] = CodeSwitchLexicon.from_tsv(path, src_dict, k=args.lexicon_topk)
+        self.pairs = self.parse_pairs(args)
+        self.lexicons = {}  # (src, tgt, side) -> lexicon
+        for src, tgt in self.pairs:
+            prefix = args.lexicon_prefix.format(src=src, tgt=tgt)
+            for side, direction in (("source", "src2tgt"), ("target", "tgt2src")):
+                if side in SIDES[args.restore_sides]:
+                    path = f"{prefix}.{direction}.tsv"
+                    if not os.path.isfile(path):
+                        raise InputFileError(path, "missing; --lexicon-prefix must name the output prefix of "
+                                                   "xlgen-induce-lexicon --direction both")
+                    self.lexicons[src, tgt, side] = CodeSwitchLexicon.from_tsv(path, src_dict, k=args.lexicon_topk)
 
-    def _language(self, side):
-        return self.args.source_lang if side == "source" else self.args.target_lang
+    @staticmethod
+    def parse_pairs(args):
+        """``--lang-pairs`` as (src, tgt) tuples; default the ``--source-lang``/``--target-lang`` pair."""
+        if not args.lang_pairs:
+            return [(args.source_lang, args.target_lang)]
+        pairs = [tuple(p.split("-")) for p in args.lang_pairs.split(",")]
+        langs = args.langs.split(",")
+        for pair in pairs:
+            if len(pair) != 2 or not all(lang in langs for lang in pair):
+                raise InputError(f"--lang-pairs {args.lang_pairs}: write SRC-TGT pairs, comma-separated, "
+                                 "of languages in --langs")
+        if len(pairs) > 1 and "{" not in args.lexicon_prefix:
+            raise InputError(f"--lexicon-prefix {args.lexicon_prefix}: with several --lang-pairs put {{src}} and "
+                             "{tgt} in it, one lexicon per pair")
+        return pairs
 
     def load_dataset(self, split, epoch=1, combine=False, **kwargs):
         paths = utils.split_paths(self.args.data)
         data_path = paths[(epoch - 1) % len(paths)]
-        src, tgt = self.args.source_lang, self.args.target_lang
         parts = []
-        for side in SIDES[self.args.restore_sides]:
-            lang, stream = self._language(side), SIDES["both"].index(side)
-            prefix = os.path.join(data_path, f"{split}.{src}-{tgt}.{lang}")
-            sentences = load_binarized(prefix, self.src_dict, self.args.dataset_impl,
-                                       f"binarize {split} with fairseq-preprocess --source-lang {src} "
-                                       f"--target-lang {tgt}")
-            parts.append(CodeSwitchRestoreDataset(
-                sentences, self.src_dict, self.lexicons[side], self.src_dict.index(f"[{lang}]"),
-                seed=self.args.seed, ratio=self.args.switch_ratio, poisson_lambda=self.args.switch_poisson_lambda,
-                stream=stream, max_positions=self.args.max_source_positions))
-            self._log_switch_rate(split, side, parts[-1])
+        for p, (src, tgt) in enumerate(self.pairs):
+            for side in SIDES[self.args.restore_sides]:
+                lang = (src, tgt)[SIDES["both"].index(side)]
+                stream = 2 * p + SIDES["both"].index(side)  # each pair's sides draw their own noise
+                prefix = os.path.join(data_path, f"{split}.{src}-{tgt}.{lang}")
+                sentences = load_binarized(prefix, self.src_dict, self.args.dataset_impl,
+                                           f"binarize {split} with fairseq-preprocess --source-lang {src} "
+                                           f"--target-lang {tgt}")
+                parts.append(CodeSwitchRestoreDataset(
+                    sentences, self.src_dict, self.lexicons[src, tgt, side], self.src_dict.index(f"[{lang}]"),
+                    seed=self.args.seed, ratio=self.args.switch_ratio, poisson_lambda=self.args.switch_poisson_lambda,
+                    stream=stream, max_positions=self.args.max_source_positions))
+                self._log_switch_rate(split, f"{src}-{tgt} {side}", parts[-1])
         self.datasets[split] = parts[0] if len(parts) == 1 else ConcatDataset(parts)
 
     @staticmethod
@@ -105,7 +134,7 @@ class CodeSwitchRestoreTask(DataclassOptions, TranslationFromPretrainedBARTTask)
             raise InputError("--restore-sides both: fairseq-generate restores one side at a time; "
                              "pass --restore-sides source or --restore-sides target")
         target_lang = self.args.target_lang
-        self.args.target_lang = self._language(sides[0])
+        self.args.target_lang = self.args.source_lang if sides[0] == "source" else target_lang
         try:
             return super().build_generator(models, args, **unused)
         finally:

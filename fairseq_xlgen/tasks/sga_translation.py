@@ -9,12 +9,21 @@ so a source language never trained on decodes zero-shot with ``--source-lang`` s
 Batches name each row's source language (``net_input["src_lang"]``), from which
 ``xlmr_sga --prompt-languages`` picks per-language prompts.
 
-``fairseq-generate`` decodes with fairseq's :class:`IterativeRefinementGenerator`: step 0 is
-the alignment unit, each further step a CTC denoising pass, up to ``--iter-decode-max-iter``
-passes, stopping early at a fixed point unless ``--iter-decode-force-max-iter``.
+A same-language pair such as ``en_XX-en_XX`` is a monolingual task (summarization, title
+generation: the paper's free generation, §4.3 (b)) and reads ``DATA/en_XX/{split}.source-target.
+{source,target}`` with ``DATA/dict.txt``, as ``data_prep/prepare_monolingual_task.sh`` writes them
+with the XLM-R directory; ``--source-lang de_DE --target-lang de_DE`` then decodes de_DE zero-shot.
+
+``fairseq-generate`` decodes ``xlmr_sga`` with fairseq's :class:`IterativeRefinementGenerator`:
+step 0 is the alignment unit, each further step a CTC denoising pass, up to
+``--iter-decode-max-iter`` passes, stopping early at a fixed point unless
+``--iter-decode-force-max-iter``. The AR baseline ``xlmr_transformer`` decodes on the same data
+with fairseq's beam search (``--beam``, ``--lenpen``); its targets start with XLM-R's ``<s>``,
+which is stripped from the output like ``</s>``.
 """
 import contextlib
 import logging
+import os
 from dataclasses import dataclass, field
 
 from fairseq import utils
@@ -50,11 +59,24 @@ class SgaTranslationTask(TranslationTask):
         pairs = cls.parse_pairs(cfg.lang_pairs)
         if pairs and (cfg.source_lang is None or cfg.target_lang is None):
             cfg.source_lang, cfg.target_lang = pairs[0]
+        data = utils.split_paths(cfg.data)[0]
+        if cfg.source_lang == cfg.target_lang and not os.path.isfile(os.path.join(data, f"dict.{cfg.source_lang}.txt")):
+            return cls.setup_monolingual_task(cfg, data)
         task = super().setup_task(cfg, **kwargs)
         if task.src_dict.symbols != task.tgt_dict.symbols:
             raise InputError(f"{cfg.data}: dict.{cfg.source_lang}.txt and dict.{cfg.target_lang}.txt differ; "
                              "binarize both sides with the XLM-R dict.txt (data_prep/prepare_sga.sh)")
         return task
+
+    @classmethod
+    def setup_monolingual_task(cls, cfg, data):
+        """Same-language pairs: one ``DATA/dict.txt`` (``prepare_monolingual_task.sh``)."""
+        path = os.path.join(data, "dict.txt")
+        if not os.path.isfile(path):
+            raise InputError(f"{path}: missing; binarize the {cfg.source_lang} task with "
+                             "data_prep/prepare_monolingual_task.sh TASK_DIR LANG XLMR_DIR DATA")
+        dictionary = cls.load_dictionary(path)
+        return cls(cfg, dictionary, dictionary)
 
     @staticmethod
     def parse_pairs(lang_pairs):
@@ -70,7 +92,8 @@ class SgaTranslationTask(TranslationTask):
         pairs = self.parse_pairs(self.cfg.lang_pairs) if split == self.cfg.train_subset else []
         pairs = pairs or [(self.cfg.source_lang, self.cfg.target_lang)]
         datasets = [SourceLanguageDataset(load_langpair_dataset(
-            data_path, split, src, self.src_dict, tgt, self.tgt_dict, combine=combine,
+            **self.pair_files(data_path, src, tgt), split=split, src_dict=self.src_dict, tgt_dict=self.tgt_dict,
+            combine=combine,
             dataset_impl=self.cfg.dataset_impl, upsample_primary=self.cfg.upsample_primary,
             left_pad_source=self.cfg.left_pad_source, left_pad_target=self.cfg.left_pad_target,
             max_source_positions=self.cfg.max_source_positions, max_target_positions=self.cfg.max_target_positions,
@@ -78,6 +101,14 @@ class SgaTranslationTask(TranslationTask):
             shuffle=(split != "test"), pad_to_multiple=self.cfg.required_seq_len_multiple,
         ), src) for src, tgt in pairs]
         self.datasets[split] = datasets[0] if len(datasets) == 1 else ConcatDataset(datasets)
+
+    @staticmethod
+    def pair_files(data_path, src, tgt):
+        """(directory, source suffix, target suffix) of a pair's binaries: a same-language pair is a
+        monolingual task in ``DATA/LANG/{split}.source-target.{source,target}``."""
+        if src == tgt:
+            return dict(data_path=os.path.join(data_path, src), src="source", tgt="target")
+        return dict(data_path=data_path, src=src, tgt=tgt)
 
     def build_dataset_for_inference(self, src_tokens, src_lengths, constraints=None):
         return SourceLanguageDataset(LanguagePairDataset(src_tokens, src_lengths, self.source_dictionary,
@@ -88,11 +119,16 @@ class SgaTranslationTask(TranslationTask):
         """fairseq's, with each row's source language handed to the model (per-language prompts)."""
         with contextlib.ExitStack() as stack:
             for model in models:
-                stack.enter_context(model.decoding_source_languages(sample["net_input"].get("src_lang")))
+                if hasattr(model, "decoding_source_languages"):
+                    stack.enter_context(model.decoding_source_languages(sample["net_input"].get("src_lang")))
             return super().inference_step(generator, models, sample, prefix_tokens, constraints)
 
-    def build_generator(self, models, args, **unused):
+    def build_generator(self, models, args, **kwargs):
         from fairseq.iterative_refinement_generator import IterativeRefinementGenerator
+
+        if not hasattr(models[0], "initialize_output_tokens"):  # the AR baseline: beam search
+            strip = {self.target_dictionary.bos(), self.target_dictionary.eos()}
+            return super().build_generator(models, args, extra_gen_cls_kwargs={"symbols_to_strip_from_output": strip})
 
         return IterativeRefinementGenerator(
             self.target_dictionary,
