@@ -6,7 +6,7 @@ WORK   ?= work
 SIZE   ?= small
 PYTEST_ARGS ?=
 
-.PHONY: env demo test bench clean
+.PHONY: env demo compare test bench clean
 env: $(VENV)/.xlgen-env
 
 $(VENV)/.xlgen-env: setup.py constraints.txt third_party/fairseq-0.12.2-xlgen.patch third_party/install_fairseq.sh
@@ -22,6 +22,11 @@ $(VENV)/.xlgen-env: setup.py constraints.txt third_party/fairseq-0.12.2-xlgen.pa
 # de_DE / ru_RU / zh_CN), mBART finetune vs multi-source finetune -> table + plot (examples/demo/run.py)
 demo: env
 	PATH=$(abspath $(VENV))/bin:$$PATH $(PY) examples/demo/run.py $(WORK)/demo $(SIZE)
+
+# All four methods (+ two combinations) on one zero-shot task, same budget -> one table + plot
+# (examples/compare/run.py; SIZE=tiny is a smoke run)
+compare: env
+	PATH=$(abspath $(VENV))/bin:$$PATH $(PY) examples/compare/run.py $(WORK)/compare $(SIZE)
 
 # Fast suite (what CI runs); slow end-to-end tests are included, marked `slow`
 test: env

@@ -22,9 +22,6 @@ time, so that a rerun on the same machine prints the same table.
 """
 import json
 import os
-import re
-import shlex
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -32,7 +29,10 @@ from concurrent.futures import ThreadPoolExecutor
 from tqdm import tqdm
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.dirname(HERE))
+from pipeline import (REPO, USER_DIR, UpdateCounter, benchmark_and_fixtures, done,  # noqa: E402
+                      language_identifier, run, run_and_report)
+
 SOURCE, SECOND, TARGETS = "en_XX", "de_DE", ("de_DE", "ru_RU", "zh_CN")
 LANGS = (SOURCE,) + TARGETS
 SYSTEMS = {"mbart_full": (SOURCE,), "multi_source": (SOURCE, SECOND)}
@@ -41,30 +41,6 @@ LABELS = {"mbart_full": "mBART (full)", "multi_source": f"multi-source ({SOURCE}
 # (None: the shipped fixture's)
 SETTINGS = {"small": dict(budget=2000, updates=800, warmup=100, max_len=60, fixture_flags=None),
             "tiny": dict(budget=200, updates=40, warmup=10, max_len=20, fixture_flags=["--vocab-size", "2000"])}
-
-
-class StageError(Exception):
-    pass
-
-
-def run(cmd, log, progress=None):
-    """Run ``cmd`` with its output appended to ``log``; ``progress(line)`` sees each line."""
-    os.makedirs(os.path.dirname(log), exist_ok=True)
-    env = dict(os.environ, PYTHONWARNINGS="ignore", OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
-    with open(log, "a", encoding="utf-8") as f:
-        f.write("$ " + " ".join(shlex.quote(str(c)) for c in cmd) + "\n")
-        proc = subprocess.Popen([str(c) for c in cmd], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True, env=env)
-        for line in proc.stdout:
-            f.write(line)
-            if progress:
-                progress(line)
-    if proc.wait() != 0:
-        raise StageError(f"{os.path.basename(str(cmd[0]))} failed (exit {proc.returncode}); see {log}")
-
-
-def done(path):
-    return os.path.isfile(path) and os.path.getsize(path) > 0
 
 
 class Demo:
@@ -82,16 +58,9 @@ class Demo:
 
     def prepare(self):
         """Benchmark, tiny mbart.cc25 (the shipped pretrained one at size small), binarized data."""
-        steps = tqdm(total=4 + len(LANGS), desc="prepare", unit="step", leave=True)
-        run(["xlgen-make-benchmark", "--out", self.bench, "--size", self.size], self.log("benchmark"))
-        steps.update()
-        flags = self.cfg["fixture_flags"]
-        prebuilt = os.path.join(REPO, "fixtures", "benchmark-small")
-        if flags is None:
-            with open(prebuilt + ".flags", encoding="utf-8") as f:
-                flags = f.read().split() + ["--prebuilt", prebuilt]
-        run(["xlgen-make-fixtures", "--out", os.path.dirname(self.model), *flags, "--corpus",
-             *(os.path.join(self.bench, "mono", f"{lang}.txt") for lang in LANGS)], self.log("fixtures"))
+        steps = tqdm(total=3 + len(LANGS), desc="prepare", unit="step", leave=True)
+        benchmark_and_fixtures(self.bench, os.path.dirname(self.model), self.size, self.cfg["fixture_flags"],
+                               self.log("fixtures"), LANGS)
         steps.update()
         for lang in LANGS:
             if not os.path.isfile(os.path.join(self.data, lang, ".done")):
@@ -109,11 +78,7 @@ class Demo:
                     self.log("binarize"))
         steps.update()
         os.makedirs(self.results, exist_ok=True)
-        if not done(self.language_id_model()):
-            run(["xlgen-langid", "--hyp", os.path.join(self.bench, "tasks", "summarization", SOURCE, "valid.target"),
-                 "--src-lang", SOURCE, "--tgt-lang", SOURCE, "--backend", "ngram",
-                 *(a for lang in LANGS for a in ("--train-ngram", f"{lang}={self.bench}/mono/{lang}.txt")),
-                 "--save-ngram-model", self.language_id_model()], self.log("langid"))
+        language_identifier(self.bench, LANGS, SOURCE, self.language_id_model(), self.log("langid"))
         steps.update()
         steps.close()
 
@@ -127,14 +92,8 @@ class Demo:
         from fairseq_xlgen.pretrained import MBART_ARCH_FLAGS, MBART_CC25_LANGS
 
         bar = tqdm(total=self.cfg["updates"], desc=f"finetune {LABELS[system]}", unit="update", position=position)
-
-        def progress(line):
-            match = re.search(r'"num_updates": "(\d+)"', line)
-            if match:
-                bar.update(int(match.group(1)) - bar.n)
-
         start = time.time()
-        run(["fairseq-train", self.data, "--user-dir", os.path.join(REPO, "fairseq_xlgen"),
+        run(["fairseq-train", self.data, "--user-dir", USER_DIR,
              "--task", "multi_source_summarization", "--langs", ",".join(MBART_CC25_LANGS),
              "--train-langs", ",".join(SYSTEMS[system]), "--train-budget", str(self.cfg["budget"]),
              "--eval-lang", SOURCE, "--arch", "mbart_tiny", *MBART_ARCH_FLAGS,
@@ -145,7 +104,7 @@ class Demo:
              "--max-tokens", "2048", "--max-update", str(self.cfg["updates"]), "--disable-validation",
              "--save-dir", save, "--no-epoch-checkpoints", "--save-interval-updates", str(self.cfg["updates"] // 4),
              "--keep-interval-updates", "1", "--log-format", "json", "--log-interval", "10",
-             "--seed", "1", "--num-workers", "0"], self.log(f"train.{system}"), progress)
+             "--seed", "1", "--num-workers", "0"], self.log(f"train.{system}"), UpdateCounter(bar).progress())
         bar.close()
         with open(os.path.join(save, ".done"), "w") as f:
             json.dump({"train_seconds": round(time.time() - start, 1)}, f)
@@ -171,7 +130,7 @@ class Demo:
         out = os.path.join(self.results, system, f"test.{lang}")
         os.makedirs(os.path.dirname(out), exist_ok=True)
         if not done(out + ".txt"):
-            run(["fairseq-generate", self.data, "--user-dir", os.path.join(REPO, "fairseq_xlgen"),
+            run(["fairseq-generate", self.data, "--user-dir", USER_DIR,
                  "--task", "multi_source_summarization", "--langs", ",".join(MBART_CC25_LANGS),
                  "--train-langs", SOURCE, "--eval-lang", lang,
                  "--path", os.path.join(self.work, "checkpoints", system, "checkpoint_last.pt"),
@@ -201,21 +160,15 @@ def main(argv):
         print(f"usage: {sys.argv[0]} WORK_DIR [{'|'.join(SETTINGS)}]", file=sys.stderr)
         return 2
     demo = Demo(argv[0], argv[1] if len(argv) == 2 else "small")
-    start = time.time()
-    try:
+
+    def body():
         demo.prepare()
         with ThreadPoolExecutor(2) as pool:  # the two finetunes side by side, one core each
             list(pool.map(demo.finetune, SYSTEMS, range(len(SYSTEMS))))
         demo.evaluate()
-        table, paths = demo.summarize()
-    except StageError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    print("\n" + table)
-    print(f"\nwall time {time.time() - start:.0f} s; table {paths['md']}, JSON {paths['json']}, plot {paths['png']}; "
-          f"fairseq logs in {demo.logs}/")
-    return 0
+        return demo.summarize()
 
+    return run_and_report(body, demo.logs)
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

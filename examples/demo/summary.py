@@ -2,7 +2,7 @@
 import json
 import os
 
-from fairseq_xlgen.file_io import atomic_output
+from pipeline import grouped_bars, write_outputs
 
 
 def _load(path):
@@ -44,41 +44,26 @@ def markdown(table, labels, source):
     return "\n".join(lines)
 
 
-def plot(table, labels, targets, path):
+def plot(table, labels, targets):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
-    width = 0.8 / len(table)
-    for k, (system, row) in enumerate(table.items()):
-        xs = [i + (k - (len(table) - 1) / 2) * width for i in range(len(targets))]
-        hatches = ["" if row["targets"][lang]["zero_shot"] else "//" for lang in targets]  # hatched: trained on it
-        for ax, key in zip(axes, ("sp_rougeL", "wrong_language_rate", "xlrs")):
-            ax.bar(xs, [row["targets"][lang][key] for lang in targets], width, label=labels[system],
-                   color=f"C{k}", hatch=hatches)
-    for ax, title in zip(axes, ("SP-ROUGE-L (higher is better)", "wrong language % (lower is better)",
-                                "XLRS with en_XX (higher: more language-agnostic)")):
-        ax.set_xticks(range(len(targets)), targets)
-        ax.set_title(title, fontsize=9)
+    grouped_bars(axes, [{"label": labels[system], **row} for system, row in table.items()], targets,
+                 ("sp_rougeL", "wrong_language_rate", "xlrs"),
+                 ("SP-ROUGE-L (higher is better)", "wrong language % (lower is better)",
+                  "XLRS with en_XX (higher: more language-agnostic)"))
     axes[0].legend(fontsize=8)
     fig.suptitle("zero-shot summarization: task data in en_XX only (tiny mBART, synthetic benchmark); "
                  "hatched: a language the system was trained on", fontsize=10)
     fig.tight_layout()
-    with atomic_output(path, mode="wb") as f:
-        fig.savefig(f, format="png", dpi=110)
-    plt.close(fig)
+    return fig
 
 
 def write_summary(work, results, systems, labels, source, targets):
     """Write ``results/summary.{md,json,png}``; return the markdown table and the three paths."""
     table = collect(work, results, systems, source, targets)
     text = markdown(table, labels, source)
-    paths = {ext: os.path.join(results, f"summary.{ext}") for ext in ("md", "json", "png")}
-    with atomic_output(paths["md"]) as f:
-        f.write(text + "\n")
-    with atomic_output(paths["json"]) as f:
-        json.dump(table, f, indent=2)
-    plot(table, labels, targets, paths["png"])
-    return text, paths
+    return text, write_outputs(os.path.join(results, "summary"), table, text, plot(table, labels, targets))
