@@ -84,7 +84,8 @@ def test_lang_pairs_restore_every_pair_with_its_own_lexicon_and_noise(two_pair_t
     assert len(parts) == 4  # (en-de source, en-de target, en-zh source, en-zh target)
     d = task.src_dict
     every_marker = {d.index(m) for pair in markers.values() for m in pair.values()}
-    for part, (tgt, lang) in zip(parts, [("de_DE", "en_XX"), ("de_DE", "de_DE"), ("zh_CN", "en_XX"), ("zh_CN", "zh_CN")]):
+    sides = [("de_DE", "en_XX"), ("de_DE", "de_DE"), ("zh_CN", "en_XX"), ("zh_CN", "zh_CN")]  # (pair's tgt, side)
+    for part, (tgt, lang) in zip(parts, sides):
         own = d.index(markers[tgt][lang])
         tokens = [t for i in range(len(part)) for t in part[i]["source"].tolist()]
         assert own in tokens and not (every_marker - {own}) & set(tokens)  # only this pair's lexicon of this side

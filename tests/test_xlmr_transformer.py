@@ -142,7 +142,8 @@ def _sga_task(data, lang, arch, pretrained_dir):
 
     args = options.parse_args_and_arch(options.get_training_parser(), [
         data, "--user-dir", os.path.join(REPO, "fairseq_xlgen"), "--task", "sga_translation", "--source-lang", lang,
-        "--target-lang", lang, "--arch", arch, "--pretrained-xlmr-checkpoint", os.path.join(pretrained_dir, "xlmr.base")])
+        "--target-lang", lang, "--arch", arch,
+        "--pretrained-xlmr-checkpoint", os.path.join(pretrained_dir, "xlmr.base")])
     args.beam = 3  # fairseq-generate's flag
     task = tasks.setup_task(args)
     return task, task.build_model(convert_namespace_to_omegaconf(args).model), args

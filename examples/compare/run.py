@@ -47,6 +47,8 @@ from pipeline import (REPO, USER_DIR, UpdateCounter, benchmark_and_fixtures, don
 SOURCE, SECOND, TARGETS = "en_XX", "de_DE", ("de_DE", "ru_RU", "zh_CN")
 LANGS = (SOURCE,) + TARGETS
 TASK = "title"
+#: fairseq-train's count of the model's parameters and of those that train
+PARAMETERS = re.compile(r"num\. shared model params: ([\d,]+) \(num\. trained: ([\d,]+)\)")
 # instances, updates (all stages of a system together), share of them in a method's extra stage,
 # warmup, output limit (pieces), SGA prompt length and learning rate; fixture flags (None: shipped)
 SETTINGS = {
@@ -125,13 +127,15 @@ class Compare:
         for lang in LANGS:
             if not os.path.isfile(self.path("data", name, lang, ".done")):
                 run(["bash", os.path.join(REPO, "data_prep", "prepare_monolingual_task.sh"),
-                     os.path.join(self.bench, "tasks", TASK), lang, model, self.path("data", name)], self.log("prepare"))
+                     os.path.join(self.bench, "tasks", TASK), lang, model, self.path("data", name)],
+                    self.log("prepare"))
 
     def denoising_data(self):
         for lang in LANGS:
             if not done(self.path("data", "monolingual", lang, "train.bin")):
                 run(["bash", os.path.join(REPO, "data_prep", "prepare_denoising.sh"),
-                     os.path.join(self.bench, "mono", f"{lang}.txt"), lang, self.mbart, self.path("data", "monolingual")],
+                     os.path.join(self.bench, "mono", f"{lang}.txt"), lang, self.mbart,
+                     self.path("data", "monolingual")],
                     self.log("prepare"))
 
     def code_switching_data(self):
@@ -199,7 +203,7 @@ class Compare:
         run(["fairseq-train", *args, "--user-dir", USER_DIR, "--max-update", str(updates), "--save-dir", save,
              "--save-interval-updates", str(max(1, updates // 4))], self.log(f"train.{name}"), counter.progress())
         with open(self.log(f"train.{name}"), encoding="utf-8") as f:
-            total, trained = re.findall(r"num\. shared model params: ([\d,]+) \(num\. trained: ([\d,]+)\)", f.read())[-1]
+            total, trained = re.findall(PARAMETERS, f.read())[-1]
         with open(os.path.join(save, ".done"), "w") as f:
             json.dump({"train_seconds": round(time.time() - start, 1), "updates": updates,
                        "parameters": int(total.replace(",", "")), "trainable": int(trained.replace(",", ""))}, f)

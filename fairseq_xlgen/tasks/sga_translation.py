@@ -60,7 +60,8 @@ class SgaTranslationTask(TranslationTask):
         if pairs and (cfg.source_lang is None or cfg.target_lang is None):
             cfg.source_lang, cfg.target_lang = pairs[0]
         data = utils.split_paths(cfg.data)[0]
-        if cfg.source_lang == cfg.target_lang and not os.path.isfile(os.path.join(data, f"dict.{cfg.source_lang}.txt")):
+        pair_dictionary = os.path.join(data, f"dict.{cfg.source_lang}.txt")
+        if cfg.source_lang == cfg.target_lang and not os.path.isfile(pair_dictionary):
             return cls.setup_monolingual_task(cfg, data)
         task = super().setup_task(cfg, **kwargs)
         if task.src_dict.symbols != task.tgt_dict.symbols:
@@ -104,7 +105,7 @@ class SgaTranslationTask(TranslationTask):
 
     @staticmethod
     def pair_files(data_path, src, tgt):
-        """(directory, source suffix, target suffix) of a pair's binaries: a same-language pair is a
+        """``load_langpair_dataset``'s ``data_path``, ``src`` and ``tgt`` of a pair: a same-language pair is a
         monolingual task in ``DATA/LANG/{split}.source-target.{source,target}``."""
         if src == tgt:
             return dict(data_path=os.path.join(data_path, src), src="source", tgt="target")
