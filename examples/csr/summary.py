@@ -38,9 +38,10 @@ def summary(work):
     if pretrained:
         lines.append(f"\nDistance before finetuning (pretrained model): {pretrained[0][pair]:.2f}.")
     lexicon_json = os.path.join(work, "lexicon", "lexicon.json")
-    if os.path.isfile(lexicon_json) and "precision" in read_json(lexicon_json):
-        precision = read_json(lexicon_json)["precision"]
-        lines.append("Lexicon precision@1 against the gold lexicon (single-piece words): " + ", ".join(
+    precision = read_json(lexicon_json).get("precision") if os.path.isfile(lexicon_json) else None
+    if precision:  # {} without --gold (own data)
+        lines.append("Lexicon precision@1 against the gold lexicon (switching units and gold words compared as text, "
+                     "multi-piece words included): " + ", ".join(
             f"{direction} {p['p@1']:.3f} ({p['evaluated_words']} words)" for direction, p in precision.items()) + ".")
     return "\n".join(lines) + "\n"
 
