@@ -2,10 +2,14 @@
 
     python examples/laft/summary.py WORK_DIR
 
-Reads WORK/results/<setting>/<system>/test.<lang>.{scores,langid}.json and the trainable
-parameter line each training logged (WORK/checkpoints/<setting>/<system>/trainable.txt);
-prints a markdown table (ROUGE-L, SP-ROUGE-L, wrong-language rate per language, trainable
-share) and writes it to WORK/results/summary.md, the numbers to WORK/results/summary.json.
+Reads WORK/results/<setting>/<system>/test.<lang>.{scores,langid}.json, the hypotheses
+(test.<lang>.txt), and the trainable-parameter line and the log of each training
+(WORK/checkpoints/<setting>/<system>/{trainable.txt,train.log}); prints a markdown table
+(ROUGE-L, SP-ROUGE-L, wrong-language rate per language, trainable share) and, to tell a
+collapsed system from a weak one, the share of outputs in the source language, the share of
+empty outputs, the outputs' length relative to the references (characters without spaces)
+and the task finetuning's final training NLL (bits per target token, fairseq's
+train_nll_loss); writes it to WORK/results/summary.md, the numbers to WORK/results/summary.json.
 """
 import glob
 import json
@@ -13,6 +17,7 @@ import os
 import re
 import sys
 
+from fairseq_xlgen.analysis.generate_output import read_hypotheses
 from fairseq_xlgen.file_io import atomic_output
 
 SYSTEMS = {"full": "mBART (full)", "enc": "mBART (enc)", "enc_top2": "mBART (enc top-2)",
@@ -24,31 +29,64 @@ def read_json(path):
         return json.load(f)
 
 
+def final_train_nll(log_path):
+    """The last ``train_nll_loss`` (end-of-epoch record) of a fairseq-train JSON log, or None."""
+    if not os.path.exists(log_path):
+        return None
+    values = re.findall(r'"train_nll_loss": "([0-9.]+)"', open(log_path, encoding="utf-8").read())
+    return float(values[-1]) if values else None
+
+
+def output_stats(hyp_path):
+    """(empty-output %, output length / reference length in characters without spaces) of a
+    fairseq-generate log (its T- lines are the references), or (None, None)."""
+    if not os.path.exists(hyp_path):
+        return None, None
+    out = read_hypotheses(hyp_path)
+    if not out.hypotheses:
+        return None, None
+    chars = lambda lines: sum(len("".join((line or "").split())) for line in lines)  # noqa: E731
+    empty = 100.0 * sum(not h.strip() for h in out.hypotheses) / len(out.hypotheses)
+    ref_chars = chars(out.targets)
+    return empty, (chars(out.hypotheses) / ref_chars if ref_chars else None)
+
+
 def collect(work):
     rows = []
     for path in sorted(glob.glob(os.path.join(work, "results", "*", "*", "test.*.scores.json"))):
         setting, system = path.split(os.sep)[-3:-1]
         lang = os.path.basename(path).split(".")[1]
         scores = read_json(path)["scores"]
-        lid = read_json(path.replace(".scores.json", ".langid.json"))["summary"]
+        lid_path = path.replace(".scores.json", ".langid.json")
+        if not os.path.exists(lid_path):  # still being scored (run.sh writes the scores first)
+            continue
+        lid = read_json(lid_path)["summary"]
         trainable_file = os.path.join(work, "checkpoints", setting, system, "trainable.txt")
         trainable = open(trainable_file).read() if os.path.exists(trainable_file) else ""
         share = re.search(r"\(([0-9.]+)%\)", trainable)
+        empty, length = output_stats(path.replace(".scores.json", ".txt"))
         rows.append({"setting": setting, "system": system, "lang": lang, "rougeL": scores["rougeL"],
                      "sp_rougeL": scores["sp_rougeL"], "wrong_language_rate": lid["wrong_language_rate"],
+                     "source_language_rate": lid.get("source_language_rate"),
+                     "empty_percent": empty, "length_ratio": length,
+                     "train_nll": final_train_nll(os.path.join(work, "checkpoints", setting, system, "train.log")),
                      "trainable_percent": float(share.group(1)) if share else None})
     return rows
 
 
 def markdown(rows):
-    lines = ["| setting | system | language | ROUGE-L | SP-ROUGE-L | wrong language % | trainable % |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| setting | system | language | ROUGE-L | SP-ROUGE-L | wrong language % | in source language % "
+             "| empty % | length / ref | train NLL | trainable % |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    fmt = lambda value, spec: "" if value is None else format(value, spec)  # noqa: E731
     order = list(SYSTEMS)
     for row in sorted(rows, key=lambda r: (r["setting"] != "zero-shot", r["setting"], r["lang"],
                                            order.index(r["system"]) if r["system"] in order else 99)):
-        share = "" if row["trainable_percent"] is None else f"{row['trainable_percent']:.2f}"
         lines.append(f"| {row['setting']} | {SYSTEMS.get(row['system'], row['system'])} | {row['lang']} | "
-                     f"{row['rougeL']:.2f} | {row['sp_rougeL']:.2f} | {row['wrong_language_rate']:.1f} | {share} |")
+                     f"{row['rougeL']:.2f} | {row['sp_rougeL']:.2f} | {row['wrong_language_rate']:.1f} | "
+                     f"{fmt(row['source_language_rate'], '.1f')} | {fmt(row['empty_percent'], '.1f')} | "
+                     f"{fmt(row['length_ratio'], '.2f')} | {fmt(row['train_nll'], '.2f')} | "
+                     f"{fmt(row['trainable_percent'], '.2f')} |")
     return "\n".join(lines) + "\n"
 
 
