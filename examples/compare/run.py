@@ -107,7 +107,7 @@ class Compare:
     # ---------------------------------------------------------------- data
     def prepare(self):
         """Benchmark, fixtures, the task in mBART and XLM-R units, monolingual data, language ID."""
-        need = {stage for s in self.systems for stage in (SYSTEMS[s].stage1,) if stage}
+        plan = self.training_plan()
         steps = [("benchmark and tiny pretrained models", lambda: benchmark_and_fixtures(
                      self.bench, self.path("pretrained"), self.size, self.cfg["fixture_flags"], self.log("prepare"),
                      LANGS)),
@@ -116,12 +116,14 @@ class Compare:
                      self.bench, LANGS, SOURCE, self.path("results", "ngram-lid.json"), self.log("prepare")))]
         if any(SYSTEMS[s].model == "xlmr" for s in self.systems):
             steps.append(("title task in XLM-R units", lambda: self.binarize_task(self.xlmr, "title-xlmr")))
-        if "laft_stage1" in need:
+        if "laft_stage1" in plan:
             steps.append(("monolingual text for text infilling", self.denoising_data))
-        if "csr_stage1" in need:
+        if "csr_stage1" in plan:
             steps.append(("code-switching text", self.code_switching_data))
-        for desc, step in tqdm(steps, desc="prepare", unit="step"):
-            step()
+        with tqdm(steps, desc="prepare", unit="step") as bar:
+            for desc, step in bar:
+                bar.set_postfix_str(desc)
+                step()
 
     def binarize_task(self, model, name):
         for lang in LANGS:
@@ -142,6 +144,8 @@ class Compare:
         """Pieces of each language's monolingual text (lexicon induction) and the stage-1 pairs:
         en_XX task text (the budget's sources and targets) on one side, X monolingual text on the other."""
         spm, text = self.path("data", "mono-spm"), self.path("data", "csr-text")
+        if os.path.isfile(self.path("data", "csr", ".done")):
+            return
         for lang in LANGS:
             if not done(os.path.join(spm, f"train.{lang}")):
                 run(["xlgen-spm-encode", "--model", os.path.join(self.mbart, "sentence.bpe.model"), "--no-progress",
@@ -162,9 +166,9 @@ class Compare:
                 for code, text_lines in lines.items():
                     with atomic_output(os.path.join(text, f"{SOURCE}-{lang}", f"{split}.{code}")) as f:
                         f.writelines(text_lines)
-        if not os.path.isfile(self.path("data", "csr", f"dict.{SOURCE}.txt")):
-            run(["bash", os.path.join(REPO, "data_prep", "prepare_translation_pairs.sh"), text, self.mbart,
-                 self.path("data", "csr"), *(f"{SOURCE}-{lang}" for lang in TARGETS)], self.log("prepare"))
+        run(["bash", os.path.join(REPO, "data_prep", "prepare_translation_pairs.sh"), text, self.mbart,
+             self.path("data", "csr"), *(f"{SOURCE}-{lang}" for lang in TARGETS)], self.log("prepare"))
+        open(self.path("data", "csr", ".done"), "w").close()
 
     # ---------------------------------------------------------------- jobs
     def training_plan(self):
@@ -203,31 +207,28 @@ class Compare:
         run(["fairseq-train", *args, "--user-dir", USER_DIR, "--max-update", str(updates), "--save-dir", save,
              "--save-interval-updates", str(max(1, updates // 4))], self.log(f"train.{name}"), counter.progress())
         with open(self.log(f"train.{name}"), encoding="utf-8") as f:
-            total, trained = re.findall(PARAMETERS, f.read())[-1]
+            total, trained = PARAMETERS.findall(f.read())[-1]
         with open(os.path.join(save, ".done"), "w") as f:
             json.dump({"train_seconds": round(time.time() - start, 1), "updates": updates,
                        "parameters": int(total.replace(",", "")), "trainable": int(trained.replace(",", ""))}, f)
 
-    def mbart_task_args(self, train_langs, arch, init, lr="1e-3"):
-        return [self.path("data", "title-mbart"), "--task", "multi_source_summarization", "--langs", self.cc25,
-                "--train-langs", ",".join(train_langs), "--train-budget", str(self.cfg["budget"]),
-                "--eval-lang", SOURCE, *arch, *self.arch_flags, "--finetune-from-model", init,
-                "--criterion", "label_smoothed_cross_entropy", "--label-smoothing", "0.1", "--lr", lr,
+    def finetune_args(self):
+        """What every row but SGA shares: label-smoothed cross-entropy, lr 1e-3, dropout 0.1."""
+        return ["--criterion", "label_smoothed_cross_entropy", "--label-smoothing", "0.1", "--lr", "1e-3",
                 "--warmup-updates", str(self.cfg["warmup"]), *DROPOUT, *TRAINING]
 
     def system_args(self, name):
-        system, model = SYSTEMS[name], os.path.join(self.mbart, "model.pt")
-        stage1 = system.stage1 and self.path("checkpoints", system.stage1, "checkpoint_last.pt")
-        if name in ("mbart_full", "multi_source"):
-            return self.mbart_task_args(system.train_langs, ["--arch", "mbart_tiny"], model)
-        if name == "mbart_enc":
-            return self.mbart_task_args(system.train_langs, ["--arch", "mbart_laft_tiny", "--laft-variant", "enc"],
-                                        model)
-        if system.stage1 == "csr_stage1":
-            return self.mbart_task_args(system.train_langs, ["--arch", "mbart_tiny"], stage1)
-        if system.stage1 == "laft_stage1":
-            return self.mbart_task_args(system.train_langs, ["--arch", "mbart_laft_tiny", "--laft-stage", "2",
-                                                             "--laft-langs", ",".join(LANGS)], stage1)
+        system = SYSTEMS[name]
+        if system.model == "mbart":
+            init = (self.path("checkpoints", system.stage1, "checkpoint_last.pt") if system.stage1
+                    else os.path.join(self.mbart, "model.pt"))
+            arch = (["--arch", "mbart_laft_tiny", "--laft-variant", "enc"] if name == "mbart_enc" else
+                    ["--arch", "mbart_laft_tiny", "--laft-stage", "2", "--laft-langs", ",".join(LANGS)]
+                    if system.stage1 == "laft_stage1" else ["--arch", "mbart_tiny"])
+            return [self.path("data", "title-mbart"), "--task", "multi_source_summarization", "--langs", self.cc25,
+                    "--train-langs", ",".join(system.train_langs), "--train-budget", str(self.cfg["budget"]),
+                    "--eval-lang", SOURCE, *arch, *self.arch_flags, "--finetune-from-model", init,
+                    *self.finetune_args()]
         xlmr = [self.path("data", "title-xlmr"), "--task", "sga_translation", "--source-lang", SOURCE,
                 "--target-lang", SOURCE, "--pretrained-xlmr-checkpoint", self.xlmr]
         if name == "sga":
@@ -235,9 +236,7 @@ class Compare:
                     "--prompt-length", str(self.cfg["sga_prompt"]), "--criterion", "sga_ctc",
                     "--lr", str(self.cfg["sga_lr"]), "--warmup-updates", str(self.cfg["warmup"]), *TRAINING]
         if name == "xlmr_ar":
-            return [*xlmr, "--arch", "xlmr_transformer_tiny", "--criterion", "label_smoothed_cross_entropy",
-                    "--label-smoothing", "0.1", "--lr", "1e-3", "--warmup-updates", str(self.cfg["warmup"]),
-                    *DROPOUT, *TRAINING]
+            return [*xlmr, "--arch", "xlmr_transformer_tiny", *self.finetune_args()]
         raise ValueError(name)
 
     def lexicon(self, lang):
@@ -252,8 +251,7 @@ class Compare:
                 "--lang-pairs", ",".join(f"{SOURCE}-{lang}" for lang in TARGETS), "--source-lang", SOURCE,
                 "--target-lang", TARGETS[0], "--lexicon-prefix", self.path("lexicons", "{src}-{tgt}", "lexicon"),
                 "--arch", "mbart_tiny", *self.arch_flags, "--finetune-from-model", os.path.join(self.mbart, "model.pt"),
-                "--criterion", "label_smoothed_cross_entropy", "--label-smoothing", "0.1", "--lr", "1e-3",
-                "--warmup-updates", str(self.cfg["warmup"]), *DROPOUT, *TRAINING]
+                *self.finetune_args()]
 
     def components(self):
         out = self.path("components.pt")
@@ -269,11 +267,12 @@ class Compare:
                 "--mask", "0.35", "--mask-length", "span-poisson", "--poisson-lambda", "3.5", "--replace-length", "1",
                 "--mask-random", "0.1", "--permute-sentences", "0", "--rotate", "0", "--insert", "0",
                 "--no-whole-word-mask-langs", "zh_CN", "--sample-break-mode", "complete", "--tokens-per-sample", "256",
-                "--multilang-sampling-alpha", "0.7", "--criterion", "label_smoothed_cross_entropy",
-                "--label-smoothing", "0.1", "--lr", "1e-3", "--warmup-updates", str(self.cfg["warmup"]), *DROPOUT,
-                *TRAINING]
+                "--multilang-sampling-alpha", "0.7", *self.finetune_args()]
 
     # ---------------------------------------------------------------- evaluation
+    def references(self, lang):
+        return os.path.join(self.bench, "tasks", TASK, lang, "test.target")
+
     def generate(self, name, lang):
         """fairseq-generate on LANG's test split (its closing line gives the decoding speed)."""
         out = self.path("results", name, f"test.{lang}.txt")
@@ -322,6 +321,7 @@ def main(argv):
         return write_summary(compare, systems, SYSTEMS, LANGS, SOURCE)
 
     return run_and_report(body, compare.path("logs"))
+
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -1,20 +1,14 @@
 """`make compare`'s table (markdown + JSON) and plot, from each run's .done, fairseq-generate output and log."""
-import json
 import os
 import re
 
 from fairseq_xlgen.analysis.language_id import NgramIdentifier, language_id_report
 from fairseq_xlgen.analysis.scoring import score_outputs
 from fairseq_xlgen.cli.tool_io import read_sentences, read_system_output
-from pipeline import grouped_bars, write_outputs
+from pipeline import grouped_bars, read_json, write_outputs
 
 #: fairseq-generate's closing line: "Translated 200 sentences (1,234 tokens) in 3.1s (64.5 sentences/s, ...)"
-SPEED = re.compile(r"Translated ([\d,]+) sentences \(([\d,]+) tokens\) in ([\d.]+)s \(([\d.]+) sentences/s")
-
-
-def _load(path):
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
+SPEED = re.compile(r"Translated [\d,]+ sentences \([\d,]+ tokens\) in [\d.]+s \(([\d.]+) sentences/s")
 
 
 def decoding_speed(generate_log):
@@ -24,7 +18,7 @@ def decoding_speed(generate_log):
         match = SPEED.findall(f.read())
     if not match:
         raise ValueError(f"{generate_log}: no 'Translated N sentences' line; generate again")
-    return float(match[-1][3])
+    return float(match[-1])
 
 
 def collect(compare, names, systems, langs, source):
@@ -39,8 +33,8 @@ def collect(compare, names, systems, langs, source):
     table = {}
     for name in names:
         system = systems[name]
-        run = _load(compare.path("checkpoints", name, ".done"))
-        stage1 = _load(compare.path("checkpoints", system.stage1, ".done")) if system.stage1 else None
+        run = read_json(compare.path("checkpoints", name, ".done"))
+        stage1 = read_json(compare.path("checkpoints", system.stage1, ".done")) if system.stage1 else None
         row = {"label": system.label, "recipe": system.recipe, "train_langs": list(system.train_langs),
                "updates": run["updates"] + (stage1["updates"] if stage1 else 0),
                "train_seconds": round(run["train_seconds"] + (stage1["train_seconds"] if stage1 else 0), 1),
@@ -49,7 +43,7 @@ def collect(compare, names, systems, langs, source):
         for lang in langs:
             output = compare.path("results", name, f"test.{lang}.txt")
             hyps = read_system_output(output).hypotheses
-            refs = read_sentences(os.path.join(compare.bench, "tasks", "title", lang, "test.target"), "--ref")
+            refs = read_sentences(compare.references(lang), "--ref")
             scores = score_outputs(hyps, refs, lang, metrics=("rouge", "sp_rouge"), spm_model=spm)["scores"]
             lid = language_id_report(identifier, hyps, source, lang)["summary"]
             row["targets"][lang] = {

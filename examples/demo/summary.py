@@ -1,30 +1,24 @@
 """The demo's table (markdown + JSON) and plot, from the per-run score, language-ID and XLRS files."""
-import json
 import os
 
-from pipeline import grouped_bars, write_outputs
-
-
-def _load(path):
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
+from pipeline import grouped_bars, read_json, write_outputs
 
 
 def collect(work, results, systems, source, targets):
     """``{system: {"train_seconds", "targets": {lang: {sp_rougeL, wrong_language_rate, in_source_rate, xlrs}}}}``."""
-    xlrs = {os.path.abspath(row["model"]): row["xlrs"] for row in _load(os.path.join(results, "xlrs.json"))["models"]}
+    xlrs = {os.path.abspath(row["model"]): row["xlrs"] for row in read_json(os.path.join(results, "xlrs.json"))["models"]}
     table = {}
     for system, train_langs in systems.items():
         checkpoint = os.path.abspath(os.path.join(work, "checkpoints", system, "checkpoint_last.pt"))
         row = {"train_langs": list(train_langs),
-               "train_seconds": _load(os.path.join(work, "checkpoints", system, ".done"))["train_seconds"],
+               "train_seconds": read_json(os.path.join(work, "checkpoints", system, ".done"))["train_seconds"],
                "targets": {}}
         for lang in targets:
             prefix = os.path.join(results, system, f"test.{lang}")
-            lid = _load(prefix + ".langid.json")["summary"]
+            lid = read_json(prefix + ".langid.json")["summary"]
             row["targets"][lang] = {
                 "zero_shot": lang not in train_langs,
-                "sp_rougeL": _load(prefix + ".scores.json")["scores"]["sp_rougeL"],
+                "sp_rougeL": read_json(prefix + ".scores.json")["scores"]["sp_rougeL"],
                 "wrong_language_rate": lid["wrong_language_rate"],
                 "in_source_rate": lid["source_language_rate"],
                 "xlrs": xlrs[checkpoint][f"{source}-{lang}"],
