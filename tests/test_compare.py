@@ -72,9 +72,9 @@ def test_decoding_speed_is_read_from_fairseq_generates_closing_line(tmp_path):
         decoding_speed(str(log))
 
 
-def _target(zero_shot, sp_rouge, wrong, speed):
+def _target(zero_shot, sp_rouge, wrong, speed, letterless=0.0):
     return {"zero_shot": zero_shot, "sp_rougeL": sp_rouge, "rougeL": 0.0, "wrong_language_rate": wrong,
-            "in_source_rate": 0.0, "sentences_per_second": speed}
+            "in_source_rate": 0.0, "no_letters_rate": letterless, "sentences_per_second": speed}
 
 
 def test_table_cells_worked_by_hand():
@@ -84,13 +84,14 @@ def test_table_cells_worked_by_hand():
             "train_langs": ["en_XX", "de_DE"], "updates": 40, "train_seconds": 61.26, "parameters": 2_345_678,
             "trainable": 104_000, "stage1_trainable": 1_500_000,
             "targets": {"en_XX": _target(False, 50.04, 0.0, 100.0), "de_DE": _target(False, 31.26, 2.5, 80.0),
-                        "zh_CN": _target(True, 7.0, 99.5, 60.0)}},
+                        "zh_CN": _target(True, 7.0, 99.5, 60.0, letterless=96.0)}},
     }
     lines = markdown(table, "en_XX").splitlines()
     assert lines[0] == "| system | en_XX (task) | de_DE | zh_CN | trainable | training | decoding | recipe |"
     assert lines[1] == "|---|---|---|---|---|---|---|---|"
     # de_DE: trained on (dagger); en_XX: the task language (no mark); speed = mean(100, 80, 60)
-    assert lines[2] == ("| multi-source + LAFT | 50.0 / 0% | 31.3 / 2%† | 7.0 / 100% "
+    # zh_CN: 96 % of the outputs have no letter (shown); en_XX/de_DE: none (not shown)
+    assert lines[2] == ("| multi-source + LAFT | 50.0 / 0% | 31.3 / 2%† | 7.0 / 100% (96% letterless) "
                         "| 104k (+1.50M stage 1) of 2.35M | 61 s | 80 sent/s "
                         "| `examples/laft + examples/multisource` |")
 

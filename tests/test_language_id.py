@@ -40,6 +40,14 @@ def test_langid_identifies_known_languages_confidently(langid_identifier):
     assert len(predictions[0][1]) == 97 and sum(predictions[0][1].values()) == pytest.approx(1.0)
 
 
+def test_lines_without_letters_are_undetermined(langid_identifier):
+    """A lone ``?`` or ``。`` (what collapsed systems print) says nothing of its language; a line
+    in an unspaced or Cyrillic script with digits and punctuation still does."""
+    lines = ["?", "。", " 12 . ", "2024年" + KNOWN["zh_CN"], KNOWN["ru_RU"] + " 2024 ?"]
+    labels = [label for label, _ in langid_identifier.identify(lines)]
+    assert labels == [UNDETERMINED, UNDETERMINED, UNDETERMINED, "zh_CN", "ru_RU"]
+
+
 def test_langid_restricted_to_candidates():
     identifier = LangidIdentifier(["en_XX", "de_DE"])
     label, probs = identifier.identify([KNOWN["de_DE"]])[0]
@@ -99,14 +107,16 @@ class FirstWordIdentifier(LanguageIdentifier):
 
 
 def test_wrong_language_rate_on_a_mixed_list():
-    lines = ["de_DE gut", "de_DE ja", "en_XX yes", "fr_XX oui", ""]
+    lines = ["de_DE gut", "de_DE ja", "en_XX yes", "fr_XX oui", "", "?", "en_XX no", "de_DE da"]
     report = language_id_report(FirstWordIdentifier(), lines, src_lang="en_XX", tgt_lang="de_DE")
     summary = report["summary"]
-    assert summary["wrong_language_rate"] == pytest.approx(60.0)  # en, fr and the empty line
-    assert summary["source_language_rate"] == pytest.approx(20.0)  # accidental translation: en
-    assert summary["mean_p_tgt"] == pytest.approx(100 * (0.8 + 0.8 + 0.1 + 0.1 + 0.0) / 5)
-    assert summary["mean_p_src"] == pytest.approx(100 * (0.1 + 0.1 + 0.8 + 0.1 + 0.0) / 5)
-    assert summary["label_counts"] == {"de_DE": 2, "en_XX": 1, "fr_XX": 1, UNDETERMINED: 1}
-    assert [r["label"] for r in report["per_line"]] == ["de_DE", "de_DE", "en_XX", "fr_XX", UNDETERMINED]
+    assert summary["wrong_language_rate"] == pytest.approx(100 * 5 / 8)  # en, fr, en, the empty line and "?"
+    assert summary["source_language_rate"] == pytest.approx(100 * 2 / 8)  # accidental translation: en twice
+    assert summary["no_letters_rate"] == pytest.approx(100 * 2 / 8)  # "" and "?", not counted as en
+    assert summary["mean_p_tgt"] == pytest.approx(100 * (0.8 + 0.8 + 0.1 + 0.1 + 0 + 0 + 0.1 + 0.8) / 8)
+    assert summary["mean_p_src"] == pytest.approx(100 * (0.1 + 0.1 + 0.8 + 0.1 + 0 + 0 + 0.8 + 0.1) / 8)
+    assert summary["label_counts"] == {"de_DE": 3, "en_XX": 2, UNDETERMINED: 2, "fr_XX": 1}
+    assert [r["label"] for r in report["per_line"]] == [
+        "de_DE", "de_DE", "en_XX", "fr_XX", UNDETERMINED, UNDETERMINED, "en_XX", "de_DE"]
     with pytest.raises(ValueError, match="not among"):
         language_id_report(FirstWordIdentifier(), lines, src_lang="en_XX", tgt_lang="zh_CN")

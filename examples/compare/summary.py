@@ -23,7 +23,8 @@ def decoding_speed(generate_log):
 
 def collect(compare, names, systems, langs, source):
     """``{system: {label, recipe, train_langs, updates, train_seconds, trainable, stage1_trainable, parameters,
-    targets: {lang: {zero_shot, sp_rougeL, rougeL, wrong_language_rate, in_source_rate, sentences_per_second}}}}``.
+    targets: {lang: {zero_shot, sp_rougeL, rougeL, wrong_language_rate, in_source_rate, no_letters_rate,
+    sentences_per_second}}}}``.
 
     Scores as ``xlgen-score --metrics rouge,sp_rouge --spm mbart.cc25/sentence.bpe.model`` (every system
     scored over the same pieces), language ID as ``xlgen-langid --backend ngram`` with the benchmark's
@@ -50,6 +51,7 @@ def collect(compare, names, systems, langs, source):
                 "zero_shot": lang not in system.train_langs,
                 "sp_rougeL": scores["sp_rougeL"], "rougeL": scores["rougeL"],
                 "wrong_language_rate": lid["wrong_language_rate"], "in_source_rate": lid["source_language_rate"],
+                "no_letters_rate": lid["no_letters_rate"],
                 "sentences_per_second": decoding_speed(compare.log(f"generate.{name}.{lang}")),
             }
         table[name] = row
@@ -61,7 +63,8 @@ def _count(n):
 
 
 def markdown(table, source):
-    """One row per system: SP-ROUGE-L / wrong-language % per language, then cost columns."""
+    """One row per system: SP-ROUGE-L / wrong-language % (and the letterless share within it) per language,
+    then cost columns."""
     langs = list(next(iter(table.values()))["targets"])
     head = " | ".join(f"{lang}{' (task)' if lang == source else ''}" for lang in langs)
     lines = [f"| system | {head} | trainable | training | decoding | recipe |",
@@ -70,14 +73,16 @@ def markdown(table, source):
         cells = []
         for lang, r in row["targets"].items():
             mark = "" if r["zero_shot"] or lang == source else "†"
-            cells.append(f"{r['sp_rougeL']:.1f} / {r['wrong_language_rate']:.0f}%{mark}")
+            letterless = f" ({r['no_letters_rate']:.0f}% letterless)" if r["no_letters_rate"] >= 0.5 else ""
+            cells.append(f"{r['sp_rougeL']:.1f} / {r['wrong_language_rate']:.0f}%{letterless}{mark}")
         trainable = _count(row["trainable"]) + (f" (+{_count(row['stage1_trainable'])} stage 1)"
                                                 if row["stage1_trainable"] is not None else "")
         speed = sum(r["sentences_per_second"] for r in row["targets"].values()) / len(row["targets"])
         lines.append(f"| {row['label']} | {' | '.join(cells)} | {trainable} of {_count(row['parameters'])} | "
                      f"{row['train_seconds']:.0f} s | {speed:.0f} sent/s | `{row['recipe']}` |")
     lines.append("")
-    lines.append("Cells: SP-ROUGE-L (ROUGE-L over SentencePiece pieces) / wrong-language rate of the outputs; "
+    lines.append("Cells: SP-ROUGE-L (ROUGE-L over SentencePiece pieces) / share of outputs not in the language "
+                 "(letterless: of them, outputs without any letter, e.g. a lone `?`, whose language is undetermined); "
                  f"† trained on that language's task data (not zero-shot). Every system: the same {source} "
                  "instances and updates (extra stages included); training seconds and decoding speed (test split, "
                  "batch 64, one thread) on this machine.")

@@ -5,7 +5,8 @@ from pipeline import grouped_bars, read_json, write_outputs
 
 
 def collect(work, results, systems, source, targets):
-    """``{system: {"train_seconds", "targets": {lang: {sp_rougeL, wrong_language_rate, in_source_rate, xlrs}}}}``."""
+    """``{system: {"train_seconds", "targets": {lang: {sp_rougeL, wrong_language_rate, in_source_rate,
+    no_letters_rate, xlrs}}}}``."""
     xlrs = {os.path.abspath(row["model"]): row["xlrs"] for row in read_json(os.path.join(results, "xlrs.json"))["models"]}
     table = {}
     for system, train_langs in systems.items():
@@ -21,6 +22,7 @@ def collect(work, results, systems, source, targets):
                 "sp_rougeL": read_json(prefix + ".scores.json")["scores"]["sp_rougeL"],
                 "wrong_language_rate": lid["wrong_language_rate"],
                 "in_source_rate": lid["source_language_rate"],
+                "no_letters_rate": lid["no_letters_rate"],
                 "xlrs": xlrs[checkpoint][f"{source}-{lang}"],
             }
         table[system] = row
@@ -28,13 +30,13 @@ def collect(work, results, systems, source, targets):
 
 
 def markdown(table, labels, source):
-    lines = ["| system | target | SP-ROUGE-L | wrong language % | in " + source + " % | XLRS " + source + "-target |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| system | target | SP-ROUGE-L | wrong language % | in " + source + " % | no letters % | XLRS "
+             + source + "-target |", "|---|---|---|---|---|---|---|"]
     for system, row in table.items():
         for lang, r in row["targets"].items():
             seen = "" if r["zero_shot"] else " (trained)"
             lines.append(f"| {labels[system]} | {lang}{seen} | {r['sp_rougeL']:.2f} | {r['wrong_language_rate']:.1f} "
-                         f"| {r['in_source_rate']:.1f} | {r['xlrs']:.3f} |")
+                         f"| {r['in_source_rate']:.1f} | {r['no_letters_rate']:.1f} | {r['xlrs']:.3f} |")
     return "\n".join(lines)
 
 

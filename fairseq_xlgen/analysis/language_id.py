@@ -12,8 +12,10 @@ Two backends share :class:`LanguageIdentifier`:
   lines, for languages ``langid`` does not know (the synthetic benchmark's artificial
   languages, which borrow mBART codes). Saved and loaded as JSON.
 
-Labels are the caller's codes (mBART ``de_DE`` or ISO ``de``). Empty lines get the label
-:data:`UNDETERMINED` and no probabilities.
+Labels are the caller's codes (mBART ``de_DE`` or ISO ``de``). A line without any letter
+(empty, or only punctuation and digits such as a lone ``?``) carries no evidence of a language:
+it gets the label :data:`UNDETERMINED` and no probabilities, instead of whichever language
+scores its punctuation best.
 """
 import collections
 import copy
@@ -38,7 +40,7 @@ MBART_TO_ISO = {
 }
 _ISO_CODES = frozenset(MBART_TO_ISO.values())
 
-UNDETERMINED = "und"  # ISO 639-2 "undetermined": the label of an empty line
+UNDETERMINED = "und"  # ISO 639-2 "undetermined": the label of a line without letters
 
 Prediction = Tuple[str, Dict[str, float]]
 
@@ -55,13 +57,18 @@ def iso_code(lang: str) -> str:
     )
 
 
+def has_letters(text: str) -> bool:
+    """Whether ``text`` holds a letter of any script (Unicode categories L*: Latin, Cyrillic, Han...)."""
+    return any(ch.isalpha() for ch in text)
+
+
 class LanguageIdentifier:
     """Interface of both backends: ``identify(lines) -> [(label, {label: probability})]``."""
 
     labels: Tuple[str, ...]
 
     def identify(self, lines: Iterable[str]) -> List[Prediction]:
-        return [self._identify_text(line) if line.strip() else (UNDETERMINED, {}) for line in lines]
+        return [self._identify_text(line) if has_letters(line) else (UNDETERMINED, {}) for line in lines]
 
     def _identify_text(self, text: str) -> Prediction:
         raise NotImplementedError
@@ -187,8 +194,11 @@ def language_id_report(
 ) -> dict:
     """Per line P(src), P(tgt) and label; summary as in paper 002 Table 9 (percentages).
 
-    ``wrong_language_rate``: outputs whose label is not ``tgt_lang``;
-    ``source_language_rate``: outputs labelled ``src_lang`` (accidental translation).
+    ``wrong_language_rate``: outputs whose label is not ``tgt_lang`` (letterless ones included:
+    they are not in the target language either); ``source_language_rate``: outputs labelled
+    ``src_lang`` (accidental translation); ``no_letters_rate``: outputs without any letter
+    (label :data:`UNDETERMINED`), so ``wrong_language_rate - no_letters_rate`` is the share
+    identified as another language.
     """
     for lang in (src_lang, tgt_lang):
         if lang not in identifier.labels:
@@ -204,6 +214,7 @@ def language_id_report(
         "lines": n,
         "wrong_language_rate": 100.0 * sum(r["label"] != tgt_lang for r in per_line) / n,
         "source_language_rate": 100.0 * sum(r["label"] == src_lang for r in per_line) / n,
+        "no_letters_rate": 100.0 * sum(r["label"] == UNDETERMINED for r in per_line) / n,
         "mean_p_src": 100.0 * sum(r["p_src"] for r in per_line) / n,
         "mean_p_tgt": 100.0 * sum(r["p_tgt"] for r in per_line) / n,
         "label_counts": dict(collections.Counter(r["label"] for r in per_line).most_common()),

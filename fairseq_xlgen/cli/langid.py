@@ -98,6 +98,7 @@ def main(argv=None):
         [["lines", summary["lines"]],
          [f"not in target language {args.tgt_lang} (%)", f"{summary['wrong_language_rate']:.2f}"],
          [f"in source language {args.src_lang} (%)", f"{summary['source_language_rate']:.2f}"],
+         ["without letters, language undetermined (%)", f"{summary['no_letters_rate']:.2f}"],
          [f"mean P({args.src_lang}) (%)", f"{summary['mean_p_src']:.2f}"],
          [f"mean P({args.tgt_lang}) (%)", f"{summary['mean_p_tgt']:.2f}"]],
         ["", "value"],
