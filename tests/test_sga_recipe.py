@@ -105,3 +105,50 @@ def test_prepare_sga_rejects_a_missing_pair_in_one_line(benchmark_dir, tmp_path)
                            str(tmp_path / "out"), "de_DE-en_XX", "xx_XX-en_XX"], capture_output=True, text=True)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "xx_XX-en_XX: missing" in proc.stderr
     assert not (tmp_path / "out").exists()  # checked before any work
+
+
+@pytest.mark.slow
+def test_recipe_trains_sga_its_ar_baseline_and_sga_on_distilled_targets(benchmark_dir, pretrained_dir, tmp_path):
+    """examples/sga/run.sh with DISTILL=1: SGA, SGA w/o denoising, the AR baseline (beam 4) and SGA trained on
+    the AR baseline's regenerated training targets, each decoded on de_DE→en_XX and zero-shot zh_CN→en_XX."""
+    text_root = os.path.join(benchmark_dir, "tasks", "translation")
+    work = tmp_path / "sga"
+    env = {"TEXT_ROOT": text_root, "PRETRAINED": os.path.join(pretrained_dir, "xlmr.base"), "UPDATES": "6",
+           "AR_UPDATES": "6", "P": "4", "WARMUP": "2", "AVERAGE": "2", "MAX_ITER": "2", "MAX_TOKENS": "1024",
+           "DISTILL": "1", "TRAIN_PAIRS": "de_DE-en_XX", "EVAL_PAIRS": "de_DE-en_XX,zh_CN-en_XX"}
+    run_tool("bash", os.path.join(REPO, "examples", "sga", "run.sh"), work, env=env, timeout=1200)
+
+    rows = [line.split("\t") for line in (work / "summary.tsv").read_text().splitlines()[1:]]
+    assert [row[:2] for row in rows] == [[system, pair] for system in ("sga", "sga_ctc_only", "ar", "sga_distilled")
+                                         for pair in ("de_DE-en_XX", "zh_CN-en_XX")]
+    passes = {(system, pair): value for system, pair, _, value in rows}
+    assert passes["sga_ctc_only", "zh_CN-en_XX"] == "1.00"  # the alignment pass only
+    assert 1.0 <= float(passes["sga_distilled", "de_DE-en_XX"]) <= 3.0  # alignment + at most MAX_ITER denoising
+    assert passes["ar", "de_DE-en_XX"] == "-"  # beam search: no refinement passes
+
+    # the distilled targets: the AR baseline's train-split hypotheses, one per source line, in the source's order
+    distilled = work / "distilled" / "text" / "de_DE-en_XX"
+    generated = (distilled / "generate-train.txt").read_text(encoding="utf-8")
+    by_id = {int(i): text for i, text in re.findall(r"^H-(\d+)\t\S+\t(.*)$", generated, flags=re.M)}
+    targets = (distilled / "train.en_XX").read_text(encoding="utf-8").split("\n")[:-1]
+    sources = open(os.path.join(text_root, "de_DE-en_XX", "train.de_DE"), encoding="utf-8").read().splitlines()
+    assert len(targets) == len(sources) == len(by_id) and targets == [by_id[i] for i in range(len(sources))]
+    originals = open(os.path.join(text_root, "de_DE-en_XX", "train.en_XX"), encoding="utf-8").read().splitlines()
+    assert sum(t != o for t, o in zip(targets, originals)) > len(originals) // 2  # 6 updates: not the references
+    assert os.path.realpath(distilled / "train.de_DE") == os.path.realpath(os.path.join(text_root, "de_DE-en_XX",
+                                                                                         "train.de_DE"))
+    # binarized: the same sources, other targets; SGA trained on them
+    same = lambda name: (work / "data" / name).read_bytes() == (work / "distilled" / "data" / name).read_bytes()  # noqa: E731
+    assert same("train.de_DE-en_XX.de_DE.bin") and not same("train.de_DE-en_XX.en_XX.bin")
+    assert (work / "sga_distilled" / "averaged.pt").is_file()
+
+
+def test_distill_targets_rejects_a_missing_teacher_in_one_line(benchmark_dir, tmp_path):
+    import subprocess
+
+    proc = subprocess.run(["bash", os.path.join(REPO, "data_prep", "distill_targets.sh"), str(tmp_path / "data"),
+                           os.path.join(benchmark_dir, "tasks", "translation"), str(tmp_path / "out"),
+                           str(tmp_path / "ar.pt"), str(tmp_path / "spm.model"), "de_DE-en_XX"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "ar.pt: missing" in proc.stderr
+    assert not (tmp_path / "out").exists()
