@@ -62,15 +62,20 @@ def test_mixed_batches_name_each_rows_source_language_on_ru_and_zh(sga_bin):
     by_language = {d.language: d for d in dataset.datasets}
     assert sorted(by_language) == ["ru_RU", "zh_CN"]
     pad = task.source_dictionary.pad()
-    mixed = 0
+    mixed, ids = 0, []
     for indices in data_utils.batch_by_size(dataset.ordered_indices(), dataset.num_tokens, max_tokens=600):
         batch = dataset.collater([dataset[i] for i in indices])  # the batches fairseq's iterator collates
         langs = batch["net_input"]["src_lang"]
         for row, (lang, index) in enumerate(zip(langs, batch["id"].tolist())):
             tokens = batch["net_input"]["src_tokens"][row]
-            assert torch.equal(tokens[tokens.ne(pad)], by_language[lang][index]["source"])
+            # ids are the ConcatDataset's indices: ru_RU 0..n-1, zh_CN from n on
+            inner = index - (len(by_language["ru_RU"]) if lang == "zh_CN" else 0)
+            assert torch.equal(tokens[tokens.ne(pad)], by_language[lang].dataset[inner]["source"])
+        assert sorted(batch["id"].tolist()) == sorted(indices.tolist())
         mixed += len(set(langs)) == 2
+        ids += batch["id"].tolist()
     assert mixed > 0
+    assert sorted(ids) == list(range(len(dataset)))  # one id per sample: SGA's per-sample noise seeds differ
     zh, ru = (task.source_dictionary.string(by_language[lang][0]["source"][1:-1], "sentencepiece")
               for lang in ("zh_CN", "ru_RU"))
     assert re.search(r"[\u4e00-\u9fff]", zh) and " " not in zh.strip() and re.search(r"[\u0400-\u04ff]", ru)

@@ -4,21 +4,26 @@ fairseq's ``LanguagePairDataset(src_lang_id=…)`` stamps one id on a whole batc
 ``ConcatDataset`` collates every batch with its first dataset's collater, so a batch mixing
 pairs of ``--lang-pairs`` would carry the first pair's language for all rows. Here every item
 carries its own language, and the collater puts the names in the order the inner collater
-sorts the rows (by source length).
+sorts the rows (by source length). Items of the k-th pair of a ``ConcatDataset`` are numbered
+from ``first_id`` (the sizes of the pairs before it), so every row of a mixed batch has its own
+``id``, the ``ConcatDataset`` index: per-sample seeds keyed by ``id`` (SGA's noise and masks)
+never coincide across pairs.
 """
 import torch
 from fairseq.data import BaseWrapperDataset
 
 
 class SourceLanguageDataset(BaseWrapperDataset):
-    """``dataset``'s items tagged with ``language``; batches gain ``net_input["src_lang"]`` (a list of names)."""
+    """``dataset``'s items tagged with ``language`` and numbered from ``first_id``; batches gain
+    ``net_input["src_lang"]`` (a list of names)."""
 
-    def __init__(self, dataset, language):
+    def __init__(self, dataset, language, first_id=0):
         super().__init__(dataset)
-        self.language = language
+        self.language, self.first_id = language, first_id
 
     def __getitem__(self, index):
-        return {**self.dataset[index], "src_lang": self.language}
+        item = self.dataset[index]
+        return {**item, "id": item["id"] + self.first_id, "src_lang": self.language}
 
     def collater(self, samples, **extra_args):
         # collate with each row's position as its id, to read back the inner collater's order

@@ -92,15 +92,17 @@ class SgaTranslationTask(TranslationTask):
         data_path = paths[(epoch - 1) % len(paths)] if split == self.cfg.train_subset else paths[0]
         pairs = self.parse_pairs(self.cfg.lang_pairs) if split == self.cfg.train_subset else []
         pairs = pairs or [(self.cfg.source_lang, self.cfg.target_lang)]
-        datasets = [SourceLanguageDataset(load_langpair_dataset(
-            **self.pair_files(data_path, src, tgt), split=split, src_dict=self.src_dict, tgt_dict=self.tgt_dict,
-            combine=combine,
-            dataset_impl=self.cfg.dataset_impl, upsample_primary=self.cfg.upsample_primary,
-            left_pad_source=self.cfg.left_pad_source, left_pad_target=self.cfg.left_pad_target,
-            max_source_positions=self.cfg.max_source_positions, max_target_positions=self.cfg.max_target_positions,
-            prepend_bos=True, truncate_source=self.cfg.truncate_source, num_buckets=self.cfg.num_batch_buckets,
-            shuffle=(split != "test"), pad_to_multiple=self.cfg.required_seq_len_multiple,
-        ), src) for src, tgt in pairs]
+        datasets = []
+        for src, tgt in pairs:  # ids continue across pairs: the ConcatDataset's indices (SourceLanguageDataset)
+            datasets.append(SourceLanguageDataset(load_langpair_dataset(
+                **self.pair_files(data_path, src, tgt), split=split, src_dict=self.src_dict, tgt_dict=self.tgt_dict,
+                combine=combine,
+                dataset_impl=self.cfg.dataset_impl, upsample_primary=self.cfg.upsample_primary,
+                left_pad_source=self.cfg.left_pad_source, left_pad_target=self.cfg.left_pad_target,
+                max_source_positions=self.cfg.max_source_positions, max_target_positions=self.cfg.max_target_positions,
+                prepend_bos=True, truncate_source=self.cfg.truncate_source, num_buckets=self.cfg.num_batch_buckets,
+                shuffle=(split != "test"), pad_to_multiple=self.cfg.required_seq_len_multiple,
+            ), src, first_id=sum(len(d) for d in datasets)))
         self.datasets[split] = datasets[0] if len(datasets) == 1 else ConcatDataset(datasets)
 
     @staticmethod
