@@ -271,3 +271,45 @@ def test_a_gain_of_exactly_the_threshold_is_an_improvement():
     # and before iteration 4 (4 - 2 > 1) self-learning ends: 3 iterations (2 if ">" were used).
     state = run_schedule([1.0, 1.5, 1.5, 1.5, 1.5], keep_prob_start=1.0, stochastic_interval=1, threshold=0.5)
     assert state.iteration == 3 and state.last_improvement == 2 and state.best_objective == 1.5
+
+
+# --- the fast top-k of the similarity passes (issue 11, item 4: speed without changing results) ---
+
+def test_row_topk_gives_torch_topk_values_and_indices_ties_included():
+    from fairseq_xlgen.lexicon.embedding_mapping import _row_topk
+    generator = torch.Generator().manual_seed(7)
+    for n_rows, n, k, levels in [(64, 4849, 1, 0), (64, 4849, 10, 0), (64, 4849, 34, 0), (64, 1000, 10, 40),
+                                 (64, 1000, 3, 15), (64, 4849, 34, 400), (64, 4849, 1, 30), (30, 333, 5, 0),
+                                 (30, 2000, 100, 0), (8, 50, 10, 0)]:
+        sims = torch.randn(n_rows, n, generator=generator)
+        if levels:  # coarse values: many ties, also among the best of a row
+            sims = (sims * levels).round() / levels
+        sims[0, 5] = sims[0, 7] = sims[0].max() + 1  # a tie for the best
+        sims[1, :] = 0.25  # a row of equal values
+        sims[2, 3] = float("nan")
+        sims[3, : n // 2] = float("-inf")
+        expected = sims.topk(k, dim=1)
+        values, indices = _row_topk(sims, k)
+        assert torch.equal(indices, expected.indices), (n, k, levels)
+        assert torch.equal(values, expected.values) or torch.allclose(values, expected.values, equal_nan=True)
+
+
+def test_fast_topk_leaves_the_dictionaries_unchanged(monkeypatch):
+    """A fixed seed gives the same dictionaries and objectives with the fast top-k as with
+    torch's own, at low keep probability (wide stochastic top-k) and at p = 1 (arg-max), with
+    kept and with batched similarity matrices."""
+    import fairseq_xlgen.lexicon.embedding_mapping as embedding_mapping
+    src, tgt, _ = synthetic_embedding_pair(900, 32, seed=8)
+    calls = []
+    fast = embedding_mapping._largest_columns
+    monkeypatch.setattr(embedding_mapping, "_largest_columns", lambda *args: calls.append(1) or fast(*args))
+    for keep_prob in (0.1, 1.0):
+        for batch in (7000, 400):
+            config = MappingConfig(**dict(FAST, batch_size=batch, max_iterations=10, keep_prob_start=keep_prob))
+            runs = [map_embeddings(src, tgt, config, progress=False)]
+            with monkeypatch.context() as patched:
+                patched.setattr(embedding_mapping, "_row_topk", lambda sims, k: sims.topk(min(k, sims.shape[1]), dim=1))
+                runs.append(map_embeddings(src, tgt, config, progress=False))
+            assert torch.equal(runs[0].dictionary, runs[1].dictionary)
+            assert runs[0].objective_history == runs[1].objective_history
+    assert calls  # the grouped search did run

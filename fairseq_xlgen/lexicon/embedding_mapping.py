@@ -39,7 +39,9 @@ Cost per self-learning iteration: one vocab × vocab × d matmul X Zᵀ (its tra
 copied for the tgt→src direction) when the vocabulary fits in ``batch_size`` rows, two
 top-k passes per direction (the k nearest for the CSLS penalties and the best cosine,
 then the few best CSLS candidates the stochastic draw needs); VecMap does four matmuls
-and k arg-max passes. ``bench/embedding_mapping.py`` and ``bench/vecmap_fidelity.py`` measure it.
+and k arg-max passes. On CPU the top-k passes search only the columns that can hold the
+answer, with NumPy, and give torch's exact result (:func:`_row_topk`).
+``bench/embedding_mapping.py`` and ``bench/vecmap_fidelity.py`` measure it.
 """
 import dataclasses
 import logging
@@ -165,16 +167,19 @@ def _symmetric_power(matrix, power):
     return scaled @ eigenvectors.T
 
 
-def _argmax_rounds(scratch, k):
-    """Column indices of the k largest values of each row of the NumPy array ``scratch``, best
-    first (ties: lowest column first), by k rounds of NumPy's vectorized arg-max, each
-    masking its pick with −inf (``scratch`` is overwritten)."""
-    rows = np.arange(scratch.shape[0])
-    picks = np.empty((scratch.shape[0], k), dtype=np.int64)
-    for i in range(k):
-        picks[:, i] = scratch.argmax(axis=1)
-        scratch[rows, picks[:, i]] = -np.inf
-    return picks
+def _largest_columns(array, m):
+    """Column indices (rows × m, in column order) of the m largest values of each row of a
+    NumPy array, and which rows have exactly m values at least their m-th largest (the
+    others, with a tie there or a NaN, get meaningless indices). By a partial sort of the
+    values (NumPy's introselect; several times faster than its arg-partition) and a mask."""
+    n_rows, n = array.shape
+    threshold = np.partition(array, n - m, axis=1)[:, n - m]
+    mask = array >= threshold[:, None]
+    unique = mask.sum(axis=1) == m
+    mask[~unique] = False
+    columns = np.zeros((n_rows, m), dtype=np.int64)
+    columns[unique] = mask.nonzero()[1].reshape(-1, m)
+    return columns, unique
 
 
 def _row_topk(sims, k):
@@ -185,7 +190,7 @@ def _row_topk(sims, k):
     k = 1: NumPy's arg-max, which returns the first maximal index, as torch's top-k does (a
     later equal value never displaces the kept one). Larger k: the columns are split into g
     groups (column j in group j mod g) and only the k + 1 groups with the largest maxima are
-    searched, by arg-max rounds: they hold the k + 1 largest values of the row (a value
+    searched (NumPy's partial sorts): they hold the k + 1 largest values of the row (a value
     outside them lies in a group whose maximum is at most each of theirs, so they hold k + 1
     values at least as large). Where those k + 1 values strictly decrease, the top k (values,
     indices, order) is unique, hence torch's; a row with a tie among them (or a NaN, or −inf)
@@ -195,26 +200,32 @@ def _row_topk(sims, k):
     k = min(k, n)
     group_size = int(math.sqrt(n / (k + 1)))
     n_groups = n // max(group_size, 1)
-    if sims.device.type != "cpu" or n_rows == 0 or not sims.is_contiguous() or (k > 1 and (group_size < 4 or n_groups < 2 * (k + 1))):
+    if sims.device.type != "cpu" or sims.requires_grad or not sims.is_contiguous() or n_rows == 0 or k < 1 \
+            or (k > 1 and (group_size < 4 or n_groups < 2 * (k + 1))):
         return sims.topk(k, dim=1)
     if k == 1:
         indices = torch.from_numpy(sims.numpy().argmax(axis=1))[:, None]
         values = sims.gather(1, indices)
         return (values, indices) if not bool(values.isnan().any()) else sims.topk(k, dim=1)
-    flat = sims.numpy().reshape(-1)  # a view: sims is contiguous
-    body = sims[:, : n_groups * group_size].view(n_rows, group_size, n_groups).numpy()
-    groups = _argmax_rounds(body.max(axis=1), k + 1)  # (rows, k + 1)
-    columns = (groups[:, :, None] + np.arange(0, n_groups * group_size, n_groups)[None, None, :]).reshape(n_rows, -1)
-    if n_groups * group_size < n:  # the last columns, in no group: always candidates
-        tail = np.arange(n_groups * group_size, n)
-        columns = np.concatenate([columns, np.broadcast_to(tail, (n_rows, tail.size))], axis=1)
-    row_starts = np.arange(0, n_rows * n, n)[:, None]
-    candidates = flat.take(columns + row_starts)
-    ranked = _argmax_rounds(candidates.copy(), k + 1)
-    ranked_flat = ranked + np.arange(0, n_rows * columns.shape[1], columns.shape[1])[:, None]
-    values = torch.from_numpy(candidates.reshape(-1).take(ranked_flat))
-    indices = torch.from_numpy(columns.reshape(-1).take(ranked_flat))
-    ambiguous = (~(values[:, 1:] < values[:, :-1]) | values[:, :-1].isinf()).any(dim=1).nonzero()[:, 0]
+    array = sims.numpy()
+    grouped = n_groups * group_size  # columns [grouped, n) are in no group: always candidates
+    groups, unique = _largest_columns(array[:, :grouped].reshape(n_rows, group_size, n_groups).max(axis=1), k + 1)
+    flat_columns = (groups + np.arange(0, n_rows * n, n)[:, None])[:, :, None] \
+        + np.arange(0, grouped, n_groups)[None, None, :]  # (rows, k + 1, group size)
+    candidates = array.reshape(-1).take(flat_columns).reshape(n_rows, -1)
+    if grouped < n:
+        candidates = np.concatenate([candidates, array[:, grouped:]], axis=1)
+    best, best_unique = _largest_columns(candidates, k + 1)
+    best_values = np.take_along_axis(candidates, best, axis=1)
+    order = np.argsort(-best_values, axis=1)  # descending (ties: see below)
+    values, best = np.take_along_axis(best_values, order, axis=1), np.take_along_axis(best, order, axis=1)
+    in_group = best < (k + 1) * group_size  # candidate q: offset q % group size in group q // group size
+    columns = np.where(in_group, np.take_along_axis(groups, np.minimum(best // group_size, k), axis=1)
+                       + n_groups * (best % group_size), grouped + best - (k + 1) * group_size)
+    values, indices = torch.from_numpy(values), torch.from_numpy(columns)
+    unique = torch.from_numpy(unique & best_unique)
+    ambiguous = (~(values[:, 1:] < values[:, :-1]) | values[:, :-1].isinf()).any(dim=1)
+    ambiguous = ambiguous.logical_or_(~unique).nonzero()[:, 0]
     values, indices = values[:, :k].contiguous(), indices[:, :k].contiguous()
     if ambiguous.numel():
         exact = sims[ambiguous].topk(k, dim=1)
