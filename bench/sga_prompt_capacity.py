@@ -134,6 +134,8 @@ def main(argv=None):
     parser.add_argument("--prompt-length", type=int, default=8)
     parser.add_argument("--frozen-lr", type=float, default=1e-2, help="Adam lr of the prompts (frozen backbone)")
     parser.add_argument("--unfrozen-lr", type=float, default=1e-3, help="Adam lr when XLM-R trains too")
+    parser.add_argument("--configs", default="frozen,unfrozen",
+                        help="comma-separated: frozen (the paper's setting) and/or unfrozen (the control)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", default="bench/results/sga_prompt_capacity.json")
@@ -141,10 +143,14 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     if bool(args.data) != bool(args.xlmr):
         parser.error("--data and --xlmr go together")
+    lrs = {"frozen": args.frozen_lr, "unfrozen": args.unfrozen_lr}
+    configs = args.configs.split(",")
+    if not configs or not set(configs) <= set(lrs):
+        parser.error(f"--configs {args.configs}: choose from frozen, unfrozen")
     if not args.data:
         args.data, args.xlmr = shipped_fixture_data(args.work)
-    rows = [measure(args.data, args.xlmr, config, args.sentences, args.steps, lr, args.prompt_length, args.seed)
-            for config, lr in (("frozen", args.frozen_lr), ("unfrozen", args.unfrozen_lr))]
+    rows = [measure(args.data, args.xlmr, config, args.sentences, args.steps, lrs[config], args.prompt_length,
+                    args.seed) for config in configs]
     print(f"{'config':9} {'trainable':>10} {'CTC align':>14} {'CTC denoise':>14} {'exact':>6} "
           f"{'source influence (logit std)':>29} {'s':>6}")
     for r in rows:
