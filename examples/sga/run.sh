@@ -12,7 +12,8 @@
 # Real models: PRETRAINED=xlmr.base (or xlmr.large) ARCH=xlmr_sga_base TEXT_ROOT=DIR (one
 # SRC-TGT/ directory of {train,valid,test}.{SRC,TGT} per pair) and the paper's settings:
 #   P=128 LR=7e-4 WARMUP=4000 UPDATES=40000 MAX_TOKENS=4096 UPDATE_FREQ=8 AVERAGE=5   (32k tokens/update on 1 GPU)
-#   AR_ARCH=xlmr_transformer_base for the AR baseline (the paper gives no learning rate for it: set AR_LR)
+#   AR_ARCH=xlmr_transformer_base for the AR baseline (the paper gives no learning rate for it: set AR_LR;
+#   AR_ARGS adds flags, e.g. "--encoder-layers 4 --decoder-layers 4 ..." for a tiny backbone of other sizes)
 # Steps already done are skipped; interrupted training resumes from checkpoint_last.pt.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -42,8 +43,9 @@ common=(--user-dir "$USER_DIR" --task sga_translation --lang-pairs "$TRAIN_PAIRS
         --target-lang "${first#*-}" --pretrained-xlmr-checkpoint "$PRETRAINED" --optimizer adam --adam-betas '(0.9, 0.98)'
         --lr-scheduler inverse_sqrt --warmup-updates "$WARMUP" --max-tokens "$MAX_TOKENS" --update-freq "$UPDATE_FREQ")
 sga=(--arch "$ARCH" --prompt-length "$P" --criterion sga_ctc --lr "$LR")
+read -r -a ar_sizes <<< "${AR_ARGS:-}"  # e.g. the encoder/decoder sizes of a non-default backbone
 ar=(--arch "$AR_ARCH" --criterion label_smoothed_cross_entropy --label-smoothing 0.1 --lr "$AR_LR"
-    --dropout 0.1 --attention-dropout 0.1)
+    --dropout 0.1 --attention-dropout 0.1 "${ar_sizes[@]}")
 train() {  # train SAVE_DIR DATA_DIR UPDATES [MODEL ARGS...]
   local save=$1 data=$2 updates=$3; shift 3
   [ -f "$save/averaged.pt" ] && return 0  # finished (a rerun of fairseq-train would add an epoch's first update)
