@@ -46,11 +46,6 @@ def done(path):
     return os.path.isfile(path) and os.path.getsize(path) > 0
 
 
-def read_json(path):
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
-
-
 def benchmark_and_fixtures(bench, pretrained, size, fixture_flags, log, langs):
     """The synthetic benchmark of ``size`` and its tiny mbart.cc25/ + xlmr.base/ in ``pretrained``:
     ``fixture_flags`` None takes the shipped pretrained fixtures (size small: the same corpus), a

@@ -9,6 +9,7 @@ import argparse
 import contextlib
 import functools
 import hashlib
+import json
 import os
 import sys
 import tempfile
@@ -26,6 +27,12 @@ class InputFileError(InputError):
         self.line = line
         location = f"{path}:{line}" if line is not None else f"{path}"
         super().__init__(f"{location}: {message}")
+
+
+def read_json(path):
+    """The JSON document in ``path`` (UTF-8)."""
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
 
 
 def require_file(path, what="input file"):

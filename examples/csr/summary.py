@@ -7,18 +7,12 @@ distance) and WORK/lexicon/lexicon.json (xlgen-induce-lexicon); prints a markdow
 BLEU and chrF (paper Table II), word F-measure by training frequency (Table VII) and the
 representation distance of Eq. 4 (Table VI); writes it to WORK/summary.md as well.
 """
-import json
 import os
 import sys
 
-from fairseq_xlgen.file_io import atomic_output
+from fairseq_xlgen.file_io import atomic_output, read_json
 
 SYSTEMS = (("baseline", "mBART finetune"), ("stage2", "CSR (restore + finetune)"))
-
-
-def read_json(path):
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
 
 
 def summary(work):

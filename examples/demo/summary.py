@@ -1,7 +1,8 @@
 """The demo's table (markdown + JSON) and plot, from the per-run score, language-ID and XLRS files."""
 import os
 
-from pipeline import grouped_bars, read_json, write_outputs
+from fairseq_xlgen.file_io import read_json
+from pipeline import grouped_bars, write_outputs
 
 
 def collect(work, results, systems, source, targets):

@@ -18,15 +18,10 @@ import re
 import sys
 
 from fairseq_xlgen.analysis.generate_output import read_hypotheses
-from fairseq_xlgen.file_io import atomic_output
+from fairseq_xlgen.file_io import atomic_output, read_json
 
 SYSTEMS = {"full": "mBART (full)", "enc": "mBART (enc)", "enc_top2": "mBART (enc top-2)",
            "adapter": "Adapter", "tm_adv": "TM + adv", "laft": "LAFT"}
-
-
-def read_json(path):
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
 
 
 def final_train_nll(log_path):

@@ -126,9 +126,9 @@ for run in single two; do
 done
 
 python - "$RESULTS" "$METRIC" "$SRC" ${ZERO_SHOT//,/ } <<'EOF'
-import json, sys
+import sys
+from fairseq_xlgen.file_io import read_json as load
 results, metric, src, targets = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
-load = lambda path: json.load(open(path, encoding="utf-8"))
 print(f"\nlast checkpoint: {src} valid {metric} (in-language) and zero-shot test outputs")
 print(f"{'run':7} {src + ' dev':>9} {'target':7} {'ROUGE-L':>8} {'SP-ROUGE-L':>10} {'XLRS':>7} "
       f"{'wrong language %':>16} {'in ' + src + ' %':>9} {'no letters %':>12}")
