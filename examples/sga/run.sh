@@ -46,6 +46,7 @@ sga=(--arch "$ARCH" --prompt-length "$P" --criterion sga_ctc --lr "$LR")
 read -r -a ar_sizes <<< "${AR_ARGS:-}"  # e.g. the encoder/decoder sizes of a non-default backbone
 ar=(--arch "$AR_ARCH" --criterion label_smoothed_cross_entropy --label-smoothing 0.1 --lr "$AR_LR"
     --dropout 0.1 --attention-dropout 0.1 "${ar_sizes[@]}")
+AR_LENGTH="--max-len-a 1.2 --max-len-b 10"  # the AR baseline's output length, as teacher and as system
 train() {  # train SAVE_DIR DATA_DIR UPDATES [MODEL ARGS...]
   local save=$1 data=$2 updates=$3; shift 3
   [ -f "$save/averaged.pt" ] && return 0  # finished (a rerun of fairseq-train would add an epoch's first update)
@@ -63,7 +64,8 @@ log "AR baseline (AT initialization): XLM-R encoder + a decoder of its size, eve
 train "$WORK/ar" "$DATA" "$AR_UPDATES" "${ar[@]}"
 if [ "$DISTILL" = 1 ]; then
   log "sequence-level distillation: the AR baseline (beam $BEAM) regenerates the training targets; SGA trains on them"
-  BEAM=$BEAM USER_DIR=$USER_DIR bash "$HERE/../../data_prep/distill_targets.sh" "$DATA" "$TEXT_ROOT" \
+  BEAM=$BEAM USER_DIR=$USER_DIR GENERATE_ARGS="$AR_LENGTH --max-tokens 8192" \
+    bash "$HERE/../../data_prep/distill_targets.sh" "$DATA" "$TEXT_ROOT" \
     "$WORK/distilled/text" "$WORK/ar/averaged.pt" "$PRETRAINED/sentencepiece.bpe.model" ${TRAIN_PAIRS//,/ }
   for pair in ${EVAL_PAIRS//,/ }; do  # pairs only evaluated keep their text
     [ -e "$WORK/distilled/text/$pair" ] || ln -sfn "$(cd "$TEXT_ROOT/$pair" && pwd)" "$WORK/distilled/text/$pair"
@@ -80,7 +82,7 @@ for system in "${systems[@]}"; do
   case $system in  # w/o denoising the alignment pass is the output; AR: beam search, no passes
     sga|sga_distilled) decode=(--iter-decode-max-iter "$MAX_ITER" --print-step) ;;
     sga_ctc_only) decode=(--iter-decode-max-iter 0 --print-step) ;;
-    ar) decode=(--beam "$BEAM" --max-len-a 1.2 --max-len-b 10) ;;
+    ar) read -r -a decode <<< "--beam $BEAM $AR_LENGTH" ;;
   esac
   for pair in ${EVAL_PAIRS//,/ }; do
     out=$WORK/$system/test.$pair.txt
