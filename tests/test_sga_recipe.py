@@ -115,13 +115,16 @@ def test_prepare_sga_rejects_a_missing_pair_in_one_line(benchmark_dir, tmp_path)
 @pytest.mark.slow
 def test_recipe_trains_sga_its_ar_baseline_and_sga_on_distilled_targets(benchmark_dir, pretrained_dir, tmp_path):
     """examples/sga/run.sh with DISTILL=1: SGA, SGA w/o denoising, the AR baseline (beam 4) and SGA trained on
-    the AR baseline's regenerated training targets, each decoded on de_DE→en_XX and zero-shot zh_CN→en_XX."""
+    the AR baseline's regenerated training targets, each decoded on de_DE→en_XX and zero-shot zh_CN→en_XX.
+    SIDE_BY_SIDE=1: the first three train at once, each logging to its own file."""
     text_root = os.path.join(benchmark_dir, "tasks", "translation")
     work = tmp_path / "sga"
     env = {"TEXT_ROOT": text_root, "PRETRAINED": os.path.join(pretrained_dir, "xlmr.base"), "UPDATES": "6",
            "AR_UPDATES": "6", "P": "4", "WARMUP": "2", "AVERAGE": "2", "MAX_ITER": "2", "MAX_TOKENS": "1024",
-           "DISTILL": "1", "TRAIN_PAIRS": "de_DE-en_XX", "EVAL_PAIRS": "de_DE-en_XX,zh_CN-en_XX"}
+           "DISTILL": "1", "TRAIN_PAIRS": "de_DE-en_XX", "EVAL_PAIRS": "de_DE-en_XX,zh_CN-en_XX", "SIDE_BY_SIDE": "1"}
     run_tool("bash", os.path.join(REPO, "examples", "sga", "run.sh"), work, env=env, timeout=1200)
+    for system in ("sga", "sga_ctc_only", "ar"):
+        assert "done training" in (work / f"{system}.log").read_text(encoding="utf-8")
 
     rows = [line.split("\t") for line in (work / "summary.tsv").read_text().splitlines()[1:]]
     assert [row[:2] for row in rows] == [[system, pair] for system in ("sga", "sga_ctc_only", "ar", "sga_distilled")
@@ -157,3 +160,29 @@ def test_distill_targets_rejects_a_missing_teacher_in_one_line(benchmark_dir, tm
                           capture_output=True, text=True)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "ar.pt: missing" in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_free_generation_recipe_tabulates_mask_predict_iterations_with_and_without_the_denoiser(
+        benchmark_dir, pretrained_dir, tmp_path):
+    """examples/sga/free_generation.sh: Mask-Predict SGA on en_XX titles, decoded zero-shot in ru_RU and zh_CN with
+    1 and 2 Mask-Predict iterations, without the denoiser (0 passes) and with it (1..MAX_ITER passes)."""
+    work = tmp_path / "title"
+    env = {"TASK_ROOT": os.path.join(benchmark_dir, "tasks", "title"), "PRETRAINED": os.path.join(pretrained_dir, "xlmr.base"),
+           "UPDATES": "4", "P": "4", "WARMUP": "2", "AVERAGE": "2", "MAX_ITER": "2", "MAX_TOKENS": "1024",
+           "ITERATIONS": "1 2", "EVAL_LANGS": "ru_RU,zh_CN"}
+    run_tool("bash", os.path.join(REPO, "examples", "sga", "free_generation.sh"), work, env=env, timeout=1200)
+    lines = (work / "tradeoff.tsv").read_text().splitlines()
+    assert lines[0].split("\t") == ["lang", "iterations", "denoiser", "rouge_l", "meteor_exact_stem",
+                                    "denoising_passes", "ms_per_sentence"]
+    rows = [line.split("\t") for line in lines[1:]]
+    assert [row[:3] for row in rows] == [[lang, k, d] for lang in ("ru_RU", "zh_CN") for k in ("1", "2")
+                                         for d in ("no", "yes")]
+    for lang, k, denoiser, rouge, meteor, passes, ms in rows:
+        assert 0 <= float(rouge) <= 100 and 0 <= float(meteor) <= 100 and float(ms) > 0
+        assert float(passes) == 0 if denoiser == "no" else 1 <= float(passes) <= 2
+        out = work / "sga_mask_predict" / f"test.{lang}.mp{k}.{denoiser}.txt"
+        with open(os.path.join(benchmark_dir, "tasks", "title", lang, "test.target"), encoding="utf-8") as f:
+            assert len(re.findall(r"^D-\d+", out.read_text(encoding="utf-8"), flags=re.M)) == sum(1 for _ in f)
+    # the Mask-Predict iterations reached the model: the generation log names the override
+    assert "'mask_predict_iterations': 2" in (work / "sga_mask_predict" / "test.zh_CN.mp2.no.txt.log").read_text()

@@ -80,3 +80,55 @@ def test_pretrained_xlmr_fixture_loads_in_legacy_format_and_learned(benchmark_di
         assert after["loss"] < before["loss"] - 0.1, (lang, before, after)
     with open(tmp_path / "fx" / "fixtures.json") as f:
         assert json.load(f)["config"]["xlmr_pretrain_updates"] == n
+
+
+def test_cli_rejects_parallel_files_that_are_not_aligned_before_any_work(tmp_path, capsys):
+    corpus, src, tgt = tmp_path / "en_XX.txt", tmp_path / "a.ru_RU", tmp_path / "a.en_XX"
+    corpus.write_text("a b c .\n", encoding="utf-8")
+    src.write_text("один .\nдва .\n", encoding="utf-8")
+    tgt.write_text("one .\n", encoding="utf-8")
+    for flags, message in ((["--xlmr-pretrain-updates", "5"], f"--xlmr-parallel {src} {tgt}: 2 and 1 lines"),
+                           ([], "--xlmr-parallel: used only by the XLM-R pretraining")):
+        with pytest.raises(SystemExit) as exit_info:
+            make_fixtures.main(["--out", str(tmp_path / "fx"), "--corpus", str(corpus),
+                                "--xlmr-parallel", str(src), str(tgt), *flags])
+        assert exit_info.value.code == 2
+        assert capsys.readouterr().err.startswith(f"error: {message}")
+        assert not (tmp_path / "fx").exists()
+
+
+def test_translation_lm_lines_join_each_pair_after_the_monolingual_lines(benchmark_dir, tmp_path):
+    """``--xlmr-parallel``: one pretraining line per sentence pair, source pieces then target pieces."""
+    import sentencepiece as spm
+
+    from fairseq_xlgen.data.pretrained_fixtures import (_binarize_monolingual, train_sentencepiece,
+                                                       write_fairseq_dictionary)
+
+    mono = [os.path.join(benchmark_dir, "mono", f"{lang}.txt") for lang in LANGUAGES]
+    spm_model = str(tmp_path / "spm.model")
+    train_sentencepiece(mono, spm_model, 2000)
+    parallel = []
+    for lang in ("ru_RU", "zh_CN"):  # Cyrillic and unspaced Han beside English
+        files = []
+        for side in ("en_XX", lang):
+            path = tmp_path / f"pair.en_XX-{lang}.{side}"
+            path.write_text("\n".join(_heldout(benchmark_dir, side)[:3]) + "\n", encoding="utf-8")
+            files.append(str(path))
+        parallel.append(tuple(files))
+    dict_path = tmp_path / "dict.txt"
+    write_fairseq_dictionary(spm_model, mono, str(dict_path))
+    sp = spm.SentencePieceProcessor(model_file=spm_model)
+    encoded = tmp_path / "all.spm"
+    _binarize_monolingual(mono[:1], spm_model, str(dict_path), str(encoded), str(tmp_path / "bin"),
+                          str(tmp_path / "log"), parallel=parallel)
+    lines = encoded.read_text(encoding="utf-8").splitlines()
+    with open(mono[0], encoding="utf-8") as f:
+        n_mono = sum(1 for line in f if line.strip())
+    assert len(lines) == n_mono + 6
+    pieces = lambda text: sp.encode(text, out_type=str)  # noqa: E731
+    for k, (en_file, other_file) in enumerate(parallel):
+        en, other = (open(p, encoding="utf-8").read().splitlines() for p in (en_file, other_file))
+        for i in range(3):
+            assert lines[n_mono + 3 * k + i].split() == pieces(en[i]) + pieces(other[i])
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in lines[-1]) and any("а" <= ch <= "я" for ch in lines[n_mono])
+    assert os.path.isfile(tmp_path / "bin" / "train.bin")

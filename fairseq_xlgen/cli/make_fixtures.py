@@ -6,6 +6,9 @@
     xlgen-make-fixtures --out work/fixtures --corpus work/bench/mono/{en_XX,de_DE,ru_RU,zh_CN}.txt \\
         --xlmr-pretrain-updates 1000 --xlmr-heldout test.en_XX test.zh_CN   # masked-LM pretrained XLM-R
 
+``--xlmr-parallel SRC TGT`` (repeatable) adds the sentence pairs of two aligned files to the
+XLM-R masked-LM pretraining as one line each (translation LM), which gives the tiny backbone the
+cross-lingual knowledge SGA assumes (see examples/sga/README.md).
 ``--xlmr-heldout`` prints the XLM-R fixture's masked-token accuracy on the first
 ``--heldout-lines`` lines of each file and writes it to ``OUT/xlmr_mlm_accuracy.json``.
 """
@@ -44,6 +47,9 @@ def build_parser():
                         "and settings")
     parser.add_argument("--xlmr-heldout", nargs="+", default=[], help="held-out text files: report the XLM-R "
                         "fixture's masked-token accuracy on each")
+    parser.add_argument("--xlmr-parallel", nargs=2, action="append", default=[], metavar=("SRC", "TGT"),
+                        help="sentence-aligned text files whose pairs join the XLM-R masked-LM pretraining as one "
+                        "line each (translation LM); repeat for more pairs")
     parser.add_argument("--heldout-lines", type=int, default=200, help="lines of each held-out file used")
     for f in fields(TinyModelConfig):
         parser.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default, help=f.metadata["help"])
@@ -66,7 +72,8 @@ def main(argv=None):
     cfg = model_config(args)
     try:
         heldout = read_heldout(args.xlmr_heldout, args.heldout_lines)
-        settings = build_fixtures(args.out, args.corpus, cfg, force=args.force, prebuilt=args.prebuilt)
+        settings = build_fixtures(args.out, args.corpus, cfg, force=args.force, prebuilt=args.prebuilt,
+                                  parallel=[tuple(pair) for pair in args.xlmr_parallel])
     except (ValueError, RuntimeError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)

@@ -16,7 +16,11 @@ is kept as ``pretrain_mbart.log`` next to the model directories. Likewise
 ``xlmr_pretrain_updates > 0`` pretrains the XLM-R fixture like xlmr.base: ``fairseq-train
 --task masked_lm`` (RoBERTa's 15% masking, 80/10/10) on all corpus files concatenated into
 one stream of complete lines, as XLM-R mixes its languages; log ``pretrain_xlmr.log``, wall
-time in ``fixtures.json``. :func:`masked_lm_accuracy` measures the result on held-out text.
+time in ``fixtures.json``. ``xlmr_parallel`` pairs of files add translation-LM lines (XLM's
+TLM, Conneau & Lample 2019: a sentence and its translation as one line, masked together) to
+that stream: the benchmark's languages share no words, so masked-LM on monolingual text alone
+leaves a tiny model with no cross-lingual knowledge, which real XLM-R gets from its scale and
+SGA relies on. SentencePiece and ``dict.txt`` come from the monolingual corpus only. :func:`masked_lm_accuracy` measures the result on held-out text.
 The sizes are :class:`fairseq_xlgen.pretrained.TinyModelConfig` (next to the layouts, so that
 the ``*_tiny`` architectures need not import this builder). The XLM-R sizes (``xlmr_*``) are
 separate from mBART's so that a larger frozen backbone for SGA does not change the mBART fixture.
@@ -184,15 +188,23 @@ def _run_logged(cmd, log):
             raise RuntimeError(f"{cmd[2]} failed (exit {proc.returncode}):\n" + "".join(lines))
 
 
-def _binarize_monolingual(files, spm_model, dict_path, encoded, dest, log):
-    """SentencePiece-encode ``files`` into one text file and binarize it with the fixture's dict."""
+def _binarize_monolingual(files, spm_model, dict_path, encoded, dest, log, parallel=()):
+    """SentencePiece-encode ``files`` into one text file and binarize it with the fixture's dict.
+
+    ``parallel``: (source file, target file) pairs; each line pair becomes one line, source pieces then
+    target pieces (translation LM).
+    """
     import sentencepiece as spm
 
     sp = spm.SentencePieceProcessor(model_file=spm_model)
+    pieces = lambda line: sp.encode(line.strip(), out_type=str)  # noqa: E731
     with open(encoded, "w", encoding="utf-8") as out:
         for path in files:
             with open(path, encoding="utf-8") as f:
-                out.writelines(" ".join(sp.encode(line.strip(), out_type=str)) + "\n" for line in f if line.strip())
+                out.writelines(" ".join(pieces(line)) + "\n" for line in f if line.strip())
+        for source, target in parallel:
+            with open(source, encoding="utf-8") as src, open(target, encoding="utf-8") as tgt:
+                out.writelines(" ".join(pieces(a) + pieces(b)) + "\n" for a, b in zip(src, tgt) if a.strip() or b.strip())
     _run_logged([sys.executable, "-m", "fairseq_cli.preprocess", "--only-source", "--srcdict", dict_path,
                  "--trainpref", encoded, "--destdir", dest, "--workers", "1"], log)
 
@@ -244,7 +256,7 @@ def pretrain_mbart(work_dir, corpus_files, spm_model, dict_path, cfg, log):
     return _last_checkpoint_model(save_dir, n)
 
 
-def pretrain_xlmr(work_dir, corpus_files, spm_model, dict_path, cfg, log):
+def pretrain_xlmr(work_dir, corpus_files, spm_model, dict_path, cfg, log, parallel=()):
     """``cfg.xlmr_pretrain_updates`` updates of masked-LM training on the corpus; returns the state dict.
 
     All files form one dataset, so batches mix languages as XLM-R's do (without XLM-R's
@@ -252,7 +264,8 @@ def pretrain_xlmr(work_dir, corpus_files, spm_model, dict_path, cfg, log):
     dict.txt, as for xlmr.base.
     """
     data = os.path.join(work_dir, "data")
-    _binarize_monolingual(corpus_files, spm_model, dict_path, os.path.join(work_dir, "all.spm"), data, log)
+    _binarize_monolingual(corpus_files, spm_model, dict_path, os.path.join(work_dir, "all.spm"), data, log,
+                          parallel=parallel)
     n = cfg.xlmr_pretrain_updates
     save_dir = os.path.join(work_dir, "checkpoints")
     _run_logged([
@@ -280,13 +293,31 @@ def build_fixture(layout, out_dir, spm_model, dict_path, cfg, state=None, num_up
     save_legacy_checkpoint(os.path.join(out_dir, "model.pt"), args, state, num_updates)
 
 
-def fixture_settings(corpus_files, cfg):
+def _file_identity(path):
+    return {"name": os.path.basename(path), "bytes": os.path.getsize(path), "sha256": file_sha256(path)}
+
+
+def fixture_settings(corpus_files, cfg, parallel=()):
     """What identifies a fixture: the format version, the sizes and the corpus by name and content."""
-    return {
-        "version": FIXTURE_VERSION, "config": asdict(cfg),
-        "corpus": [{"name": os.path.basename(p), "bytes": os.path.getsize(p), "sha256": file_sha256(p)}
-                   for p in corpus_files],
-    }
+    settings = {"version": FIXTURE_VERSION, "config": asdict(cfg), "corpus": [_file_identity(p) for p in corpus_files]}
+    if parallel:
+        settings["xlmr_parallel"] = [[_file_identity(p) for p in pair] for pair in parallel]
+    return settings
+
+
+def check_parallel_files(parallel):
+    """Each (source, target) pair exists, is non-empty and has as many lines on both sides."""
+    for pair in parallel:
+        counts = []
+        for path in pair:
+            if not os.path.isfile(path) or os.path.getsize(path) == 0:
+                raise ValueError(f"--xlmr-parallel {path}: missing or empty file; pass a sentence-aligned "
+                                 "pair of text files")
+            with open(path, "rb") as f:
+                counts.append(sum(1 for _ in f))
+        if counts[0] != counts[1]:
+            raise ValueError(f"--xlmr-parallel {pair[0]} {pair[1]}: {counts[0]} and {counts[1]} lines; "
+                             "the files of a pair must be sentence-aligned")
 
 
 def _matching_fixture(directory, settings):
@@ -299,13 +330,14 @@ def _matching_fixture(directory, settings):
     return cached if {k: v for k, v in cached.items() if k != "pretrain_seconds"} == settings else None
 
 
-def build_fixtures(out_dir, corpus_files, cfg=None, force=False, prebuilt=None):
+def build_fixtures(out_dir, corpus_files, cfg=None, force=False, prebuilt=None, parallel=()):
     """Build ``mbart.cc25/`` and ``xlmr.base/`` tiny fixtures under ``out_dir`` (cached).
 
     Returns the settings dict (plus ``pretrain_seconds`` of each pretrained model); rebuilds
     only when the corpus (by content) or the settings changed. ``prebuilt``: a directory of
     fixtures built earlier (e.g. the repository's ``fixtures/benchmark-small``), copied instead
-    of building when it was built from the same corpus with the same settings.
+    of building when it was built from the same corpus with the same settings. ``parallel``:
+    (source file, target file) pairs of translation-LM lines for the XLM-R pretraining.
     """
     cfg = cfg or TinyModelConfig()
     for path in corpus_files:
@@ -313,7 +345,10 @@ def build_fixtures(out_dir, corpus_files, cfg=None, force=False, prebuilt=None):
             raise ValueError(f"{path}: missing or empty corpus file; pass monolingual text, one sentence per line")
     if cfg.pretrain_updates > 0:
         corpus_languages(corpus_files)  # fail before any work
-    settings = fixture_settings(corpus_files, cfg)
+    if parallel and cfg.xlmr_pretrain_updates == 0:
+        raise ValueError("--xlmr-parallel: used only by the XLM-R pretraining; give --xlmr-pretrain-updates too")
+    check_parallel_files(parallel)
+    settings = fixture_settings(corpus_files, cfg, parallel)
     if not force:
         cached = _matching_fixture(out_dir, settings)
         if cached is not None:
@@ -339,8 +374,9 @@ def build_fixtures(out_dir, corpus_files, cfg=None, force=False, prebuilt=None):
                                         ("xlmr", cfg.xlmr_pretrain_updates, pretrain_xlmr)):
             if updates > 0:
                 work, start = tempfile.mkdtemp(prefix="pretrain-", dir=tmp), time.time()
+                extra = {"parallel": parallel} if name == "xlmr" else {}
                 trained[name] = pretrain(work, corpus_files, spm_model, dict_path, cfg,
-                                         log=os.path.join(tmp, f"pretrain_{name}.log"))
+                                         log=os.path.join(tmp, f"pretrain_{name}.log"), **extra)
                 seconds[name] = round(time.time() - start, 1)
                 shutil.rmtree(work)
         build_fixture(MBART_LAYOUT, os.path.join(tmp, "mbart.cc25"), spm_model, dict_path, cfg,
