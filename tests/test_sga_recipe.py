@@ -166,17 +166,17 @@ def test_distill_targets_rejects_a_missing_teacher_in_one_line(benchmark_dir, tm
 def test_free_generation_recipe_tabulates_mask_predict_iterations_with_and_without_the_denoiser(
         benchmark_dir, pretrained_dir, tmp_path):
     """examples/sga/free_generation.sh: Mask-Predict SGA on en_XX titles, decoded zero-shot in ru_RU and zh_CN with
-    1 and 2 Mask-Predict iterations, without the denoiser (0 passes) and with it (1..MAX_ITER passes)."""
+    2 Mask-Predict iterations, without the denoiser (0 passes) and with it (1..MAX_ITER passes)."""
     work = tmp_path / "title"
     env = {"TASK_ROOT": os.path.join(benchmark_dir, "tasks", "title"), "PRETRAINED": os.path.join(pretrained_dir, "xlmr.base"),
            "UPDATES": "4", "P": "4", "WARMUP": "2", "AVERAGE": "2", "MAX_ITER": "2", "MAX_TOKENS": "1024",
-           "ITERATIONS": "1 2", "EVAL_LANGS": "ru_RU,zh_CN"}
+           "ITERATIONS": "2", "EVAL_LANGS": "ru_RU,zh_CN"}
     run_tool("bash", os.path.join(REPO, "examples", "sga", "free_generation.sh"), work, env=env, timeout=1200)
     lines = (work / "tradeoff.tsv").read_text().splitlines()
     assert lines[0].split("\t") == ["lang", "iterations", "denoiser", "rouge_l", "meteor_exact_stem",
                                     "denoising_passes", "ms_per_sentence"]
     rows = [line.split("\t") for line in lines[1:]]
-    assert [row[:3] for row in rows] == [[lang, k, d] for lang in ("ru_RU", "zh_CN") for k in ("1", "2")
+    assert [row[:3] for row in rows] == [[lang, k, d] for lang in ("ru_RU", "zh_CN") for k in ("2",)
                                          for d in ("no", "yes")]
     for lang, k, denoiser, rouge, meteor, passes, ms in rows:
         assert 0 <= float(rouge) <= 100 and 0 <= float(meteor) <= 100 and float(ms) > 0

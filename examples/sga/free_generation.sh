@@ -14,20 +14,12 @@
 # Steps already done are skipped; interrupted training resumes from checkpoint_last.pt.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-source "$HERE/../lib.sh"
 WORK=${1:?usage: free_generation.sh WORK_DIR [SIZE]}; SIZE=${2:-tiny}
+source "$HERE/settings.sh"
 LANG_CODE=${LANG_CODE:-en_XX}; EVAL_LANGS=${EVAL_LANGS:-en_XX,de_DE,ru_RU,zh_CN}; ITERATIONS=${ITERATIONS:-2 4 8}
-if [ "$SIZE" = tiny ]; then defaults=(200 8 1e-2 20); else defaults=(3000 32 3e-3 200); fi
-UPDATES=${UPDATES:-${defaults[0]}}; P=${P:-${defaults[1]}}; LR=${LR:-${defaults[2]}}; WARMUP=${WARMUP:-${defaults[3]}}
-MAX_TOKENS=${MAX_TOKENS:-2048}; UPDATE_FREQ=${UPDATE_FREQ:-1}; AVERAGE=${AVERAGE:-3}; MAX_ITER=${MAX_ITER:-10}
-ARCH=${ARCH:-xlmr_sga_tiny}; MAX_LENGTH=${MAX_LENGTH:-64}
+MAX_LENGTH=${MAX_LENGTH:-64}
 
-if [ -z "${TASK_ROOT:-}" ]; then
-  log "synthetic benchmark ($SIZE) and the tiny XLM-R (masked-LM pretrained from SIZE small on: examples/lib.sh)"
-  xlgen-make-benchmark --out "$WORK/benchmark" --size "$SIZE"
-  make_benchmark_fixtures "$WORK/pretrained" "$WORK/benchmark" "$SIZE"
-  TASK_ROOT=$WORK/benchmark/tasks/title; PRETRAINED=$WORK/pretrained/xlmr.base
-fi
+if [ -z "${TASK_ROOT:-}" ]; then synthetic_task title; TASK_ROOT=$TASK_DIR; fi
 DATA=$WORK/data
 log "binarize each language with the XLM-R SentencePiece model and dict.txt"
 for lang in $(printf '%s\n' "$LANG_CODE" ${EVAL_LANGS//,/ } | sort -u); do

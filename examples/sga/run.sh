@@ -19,21 +19,13 @@
 # Steps already done are skipped; interrupted training resumes from checkpoint_last.pt.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-source "$HERE/../lib.sh"
 WORK=${1:?usage: run.sh WORK_DIR [SIZE]}; SIZE=${2:-tiny}
+source "$HERE/settings.sh"
 TRAIN_PAIRS=${TRAIN_PAIRS:-de_DE-en_XX,ru_RU-en_XX}; EVAL_PAIRS=${EVAL_PAIRS:-de_DE-en_XX,ru_RU-en_XX,zh_CN-en_XX}
-if [ "$SIZE" = tiny ]; then defaults=(200 8 1e-2 20); else defaults=(3000 32 3e-3 200); fi
-UPDATES=${UPDATES:-${defaults[0]}}; P=${P:-${defaults[1]}}; LR=${LR:-${defaults[2]}}; WARMUP=${WARMUP:-${defaults[3]}}
-MAX_TOKENS=${MAX_TOKENS:-2048}; UPDATE_FREQ=${UPDATE_FREQ:-1}; AVERAGE=${AVERAGE:-3}; MAX_ITER=${MAX_ITER:-10}
-ARCH=${ARCH:-xlmr_sga_tiny}; AR_ARCH=${AR_ARCH:-xlmr_transformer_tiny}; AR_UPDATES=${AR_UPDATES:-$UPDATES}
+AR_ARCH=${AR_ARCH:-xlmr_transformer_tiny}; AR_UPDATES=${AR_UPDATES:-$UPDATES}
 AR_LR=${AR_LR:-1e-3}; BEAM=${BEAM:-4}; DISTILL=${DISTILL:-0}; SIDE_BY_SIDE=${SIDE_BY_SIDE:-0}
 
-if [ -z "${TEXT_ROOT:-}" ]; then
-  log "synthetic benchmark ($SIZE) and the tiny XLM-R (masked-LM pretrained from SIZE small on: examples/lib.sh)"
-  xlgen-make-benchmark --out "$WORK/benchmark" --size "$SIZE"
-  make_benchmark_fixtures "$WORK/pretrained" "$WORK/benchmark" "$SIZE"
-  TEXT_ROOT=$WORK/benchmark/tasks/translation; PRETRAINED=$WORK/pretrained/xlmr.base
-fi
+if [ -z "${TEXT_ROOT:-}" ]; then synthetic_task translation; TEXT_ROOT=$TASK_DIR; fi
 DATA=$WORK/data
 log "binarize every pair with the XLM-R SentencePiece model and dict.txt"
 # shellcheck disable=SC2046

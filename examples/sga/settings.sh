@@ -1,0 +1,14 @@
+# Shared by examples/sga/run.sh and free_generation.sh (sourced after WORK and SIZE are set): the
+# training settings of SIZE, each overridable from the environment, and the synthetic benchmark.
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+if [ "$SIZE" = tiny ]; then defaults=(200 8 1e-2 20); else defaults=(3000 32 3e-3 200); fi
+UPDATES=${UPDATES:-${defaults[0]}}; P=${P:-${defaults[1]}}; LR=${LR:-${defaults[2]}}; WARMUP=${WARMUP:-${defaults[3]}}
+MAX_TOKENS=${MAX_TOKENS:-2048}; UPDATE_FREQ=${UPDATE_FREQ:-1}; AVERAGE=${AVERAGE:-3}; MAX_ITER=${MAX_ITER:-10}
+ARCH=${ARCH:-xlmr_sga_tiny}
+
+synthetic_task() {  # synthetic_task TASK: WORK/benchmark of SIZE and its tiny XLM-R; sets TASK_DIR, PRETRAINED
+  log "synthetic benchmark ($SIZE) and the tiny XLM-R (masked-LM pretrained from SIZE small on: examples/lib.sh)"
+  xlgen-make-benchmark --out "$WORK/benchmark" --size "$SIZE"
+  make_benchmark_fixtures "$WORK/pretrained" "$WORK/benchmark" "$SIZE"
+  TASK_DIR=$WORK/benchmark/tasks/$1; PRETRAINED=$WORK/pretrained/xlmr.base
+}
