@@ -20,6 +20,7 @@ LANG_CODE=${LANG_CODE:-en_XX}; EVAL_LANGS=${EVAL_LANGS:-en_XX,de_DE,ru_RU,zh_CN}
 MAX_LENGTH=${MAX_LENGTH:-64}
 
 if [ -z "${TASK_ROOT:-}" ]; then synthetic_task title; TASK_ROOT=$TASK_DIR; fi
+: "${PRETRAINED:?with TASK_ROOT, set PRETRAINED to an xlmr.base-style directory}"
 DATA=$WORK/data
 log "binarize each language with the XLM-R SentencePiece model and dict.txt"
 for lang in $(printf '%s\n' "$LANG_CODE" ${EVAL_LANGS//,/ } | sort -u); do

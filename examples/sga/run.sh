@@ -26,6 +26,7 @@ AR_ARCH=${AR_ARCH:-xlmr_transformer_tiny}; AR_UPDATES=${AR_UPDATES:-$UPDATES}
 AR_LR=${AR_LR:-1e-3}; BEAM=${BEAM:-4}; DISTILL=${DISTILL:-0}; SIDE_BY_SIDE=${SIDE_BY_SIDE:-0}
 
 if [ -z "${TEXT_ROOT:-}" ]; then synthetic_task translation; TEXT_ROOT=$TASK_DIR; fi
+: "${PRETRAINED:?with TEXT_ROOT, set PRETRAINED to an xlmr.base-style directory}"
 DATA=$WORK/data
 log "binarize every pair with the XLM-R SentencePiece model and dict.txt"
 # shellcheck disable=SC2046
