@@ -179,7 +179,7 @@ def test_free_generation_recipe_tabulates_mask_predict_iterations_with_and_witho
     assert [row[:3] for row in rows] == [[lang, k, d] for lang in ("ru_RU", "zh_CN") for k in ("2",)
                                          for d in ("no", "yes")]
     for lang, k, denoiser, rouge, meteor, passes, ms in rows:
-        assert 0 <= float(rouge) <= 100 and 0 <= float(meteor) <= 100 and float(ms) > 0
+        assert 0 <= float(rouge) <= 100 and 0 <= float(meteor) <= 100 and float(ms) >= 0  # "in 0.0s" on a tiny split
         assert float(passes) == 0 if denoiser == "no" else 1 <= float(passes) <= 2
         out = work / "sga_mask_predict" / f"test.{lang}.mp{k}.{denoiser}.txt"
         with open(os.path.join(benchmark_dir, "tasks", "title", lang, "test.target"), encoding="utf-8") as f:
