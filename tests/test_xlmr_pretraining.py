@@ -101,7 +101,7 @@ def test_translation_lm_lines_join_each_pair_after_the_monolingual_lines(benchma
     """``--xlmr-parallel``: one pretraining line per sentence pair, source pieces then target pieces."""
     import sentencepiece as spm
 
-    from fairseq_xlgen.data.pretrained_fixtures import (_binarize_monolingual, train_sentencepiece,
+    from fairseq_xlgen.data.pretrained_fixtures import (_binarize_corpus, train_sentencepiece,
                                                        write_fairseq_dictionary)
 
     mono = [os.path.join(benchmark_dir, "mono", f"{lang}.txt") for lang in LANGUAGES]
@@ -119,7 +119,7 @@ def test_translation_lm_lines_join_each_pair_after_the_monolingual_lines(benchma
     write_fairseq_dictionary(spm_model, mono, str(dict_path))
     sp = spm.SentencePieceProcessor(model_file=spm_model)
     encoded = tmp_path / "all.spm"
-    _binarize_monolingual(mono[:1], spm_model, str(dict_path), str(encoded), str(tmp_path / "bin"),
+    _binarize_corpus(mono[:1], spm_model, str(dict_path), str(encoded), str(tmp_path / "bin"),
                           str(tmp_path / "log"), parallel=parallel)
     lines = encoded.read_text(encoding="utf-8").splitlines()
     with open(mono[0], encoding="utf-8") as f:

@@ -20,7 +20,8 @@ time in ``fixtures.json``. ``xlmr_parallel`` pairs of files add translation-LM l
 TLM, Conneau & Lample 2019: a sentence and its translation as one line, masked together) to
 that stream: the benchmark's languages share no words, so masked-LM on monolingual text alone
 leaves a tiny model with no cross-lingual knowledge, which real XLM-R gets from its scale and
-SGA relies on. SentencePiece and ``dict.txt`` come from the monolingual corpus only. :func:`masked_lm_accuracy` measures the result on held-out text.
+SGA relies on. SentencePiece and ``dict.txt`` come from the monolingual corpus only.
+:func:`masked_lm_accuracy` measures the result on held-out text.
 The sizes are :class:`fairseq_xlgen.pretrained.TinyModelConfig` (next to the layouts, so that
 the ``*_tiny`` architectures need not import this builder). The XLM-R sizes (``xlmr_*``) are
 separate from mBART's so that a larger frozen backbone for SGA does not change the mBART fixture.
@@ -188,7 +189,7 @@ def _run_logged(cmd, log):
             raise RuntimeError(f"{cmd[2]} failed (exit {proc.returncode}):\n" + "".join(lines))
 
 
-def _binarize_monolingual(files, spm_model, dict_path, encoded, dest, log, parallel=()):
+def _binarize_corpus(files, spm_model, dict_path, encoded, dest, log, parallel=()):
     """SentencePiece-encode ``files`` into one text file and binarize it with the fixture's dict.
 
     ``parallel``: (source file, target file) pairs; each line pair becomes one line, source pieces then
@@ -239,7 +240,7 @@ def pretrain_mbart(work_dir, corpus_files, spm_model, dict_path, cfg, log):
     with open(dict_path, encoding="utf-8") as src, open(os.path.join(data, "dict.txt"), "w", encoding="utf-8") as dst:
         dst.write(src.read() + "".join(f"[{lang}] 1\n" for lang in MBART_CC25_LANGS))
     for lang, files in langs.items():
-        _binarize_monolingual(files, spm_model, dict_path, os.path.join(work_dir, f"{lang}.spm"),
+        _binarize_corpus(files, spm_model, dict_path, os.path.join(work_dir, f"{lang}.spm"),
                               os.path.join(data, lang), log)
     n = cfg.pretrain_updates
     save_dir = os.path.join(work_dir, "checkpoints")
@@ -264,7 +265,7 @@ def pretrain_xlmr(work_dir, corpus_files, spm_model, dict_path, cfg, log, parall
     dict.txt, as for xlmr.base.
     """
     data = os.path.join(work_dir, "data")
-    _binarize_monolingual(corpus_files, spm_model, dict_path, os.path.join(work_dir, "all.spm"), data, log,
+    _binarize_corpus(corpus_files, spm_model, dict_path, os.path.join(work_dir, "all.spm"), data, log,
                           parallel=parallel)
     n = cfg.xlmr_pretrain_updates
     save_dir = os.path.join(work_dir, "checkpoints")
