@@ -29,17 +29,11 @@ for lang in $(printf '%s\n' "$LANG_CODE" ${EVAL_LANGS//,/ } | sort -u); do
 done
 
 SAVE=$WORK/sga_mask_predict
-if [ ! -f "$SAVE/averaged.pt" ]; then
-  log "SGA, Mask-Predict alignment + CTC denoiser, on $LANG_CODE ($UPDATES updates)"
-  fairseq-train "$DATA" --user-dir "$USER_DIR" --task sga_translation --source-lang "$LANG_CODE" \
-    --target-lang "$LANG_CODE" --pretrained-xlmr-checkpoint "$PRETRAINED" --arch "$ARCH" --alignment mask_predict \
-    --max-target-length "$MAX_LENGTH" --prompt-length "$P" --criterion sga_ctc --label-smoothing 0.1 \
-    --optimizer adam --adam-betas '(0.9, 0.98)' --lr "$LR" --lr-scheduler inverse_sqrt --warmup-updates "$WARMUP" \
-    --max-tokens "$MAX_TOKENS" --update-freq "$UPDATE_FREQ" --max-update "$UPDATES" --save-dir "$SAVE" \
-    --keep-last-epochs "$AVERAGE" --disable-validation --save-interval-updates $(( UPDATES / 10 > 0 ? UPDATES / 10 : 1 )) \
-    --keep-interval-updates "$AVERAGE" --seed 1 --num-workers 0 --log-interval 20
-  xlgen-average-checkpoints --dir "$SAVE" --last "$AVERAGE" --output "$SAVE/averaged.pt"
-fi
+common=(--user-dir "$USER_DIR" --task sga_translation --source-lang "$LANG_CODE" --target-lang "$LANG_CODE"
+        --pretrained-xlmr-checkpoint "$PRETRAINED" "${optimization[@]}")
+log "SGA, Mask-Predict alignment + CTC denoiser, on $LANG_CODE ($UPDATES updates)"
+train "$SAVE" "$DATA" "$UPDATES" --arch "$ARCH" --alignment mask_predict --max-target-length "$MAX_LENGTH" \
+  --prompt-length "$P" --criterion sga_ctc --label-smoothing 0.1 --lr "$LR"
 
 log "decode: Mask-Predict iterations {$ITERATIONS} x {no denoiser, denoiser to the fixed point}"
 printf 'lang\titerations\tdenoiser\trouge_l\tmeteor_exact_stem\tdenoising_passes\tms_per_sentence\n' > "$WORK/tradeoff.tsv.tmp"

@@ -35,21 +35,12 @@ bash "$HERE/../../data_prep/prepare_sga.sh" "$TEXT_ROOT" "$PRETRAINED" "$DATA" \
 
 first=${TRAIN_PAIRS%%,*}
 common=(--user-dir "$USER_DIR" --task sga_translation --lang-pairs "$TRAIN_PAIRS" --source-lang "${first%-*}"
-        --target-lang "${first#*-}" --pretrained-xlmr-checkpoint "$PRETRAINED" --optimizer adam --adam-betas '(0.9, 0.98)'
-        --lr-scheduler inverse_sqrt --warmup-updates "$WARMUP" --max-tokens "$MAX_TOKENS" --update-freq "$UPDATE_FREQ")
+        --target-lang "${first#*-}" --pretrained-xlmr-checkpoint "$PRETRAINED" "${optimization[@]}")
 sga=(--arch "$ARCH" --prompt-length "$P" --criterion sga_ctc --lr "$LR")
 read -r -a ar_sizes <<< "${AR_ARGS:-}"  # e.g. the encoder/decoder sizes of a non-default backbone
 ar=(--arch "$AR_ARCH" --criterion label_smoothed_cross_entropy --label-smoothing 0.1 --lr "$AR_LR"
     --dropout 0.1 --attention-dropout 0.1 "${ar_sizes[@]}")
 AR_LENGTH="--max-len-a 1.2 --max-len-b 10"  # the AR baseline's output length, as teacher and as system
-train() {  # train SAVE_DIR DATA_DIR UPDATES [MODEL ARGS...]
-  local save=$1 data=$2 updates=$3; shift 3
-  [ -f "$save/averaged.pt" ] && return 0  # finished (a rerun of fairseq-train would add an epoch's first update)
-  fairseq-train "$data" "${common[@]}" --max-update "$updates" --save-dir "$save" --keep-last-epochs "$AVERAGE" \
-    --disable-validation --save-interval-updates $(( updates / 10 > 0 ? updates / 10 : 1 )) \
-    --keep-interval-updates "$AVERAGE" --seed 1 --num-workers 0 --log-interval 20 "$@"
-  xlgen-average-checkpoints --dir "$save" --last "$AVERAGE" --output "$save/averaged.pt"
-}
 pids=()
 start() {  # start SAVE_DIR ...: train now, or (SIDE_BY_SIDE=1) in the background on one thread
   if [ "$SIDE_BY_SIDE" = 1 ]; then (export OMP_NUM_THREADS=1; train "$@" > "$1.log" 2>&1) & pids+=($!)
