@@ -1,5 +1,6 @@
 """``xlmr_sga`` (paper 003): parameter counts, frozen backbone, decoding loop, batching, checkpoints."""
 import itertools
+import math
 import os
 import types
 
@@ -237,6 +238,42 @@ def _scripted_denoiser(model, rule):
         return logits
 
     model.unit_logits = unit_logits
+
+
+def _scripted_alignment(model, probs):
+    """Replace the alignment pass's logits by ``{canvas position: {token: probability}}`` (the rest ~0)."""
+    original = model.unit_logits
+
+    def unit_logits(unit, tokens, encoder_out):
+        logits = original(unit, tokens, encoder_out)
+        if unit == "alignment":
+            logits = torch.full_like(logits, -50.0)
+            for position, dist in probs.items():
+                for token, p in dist.items():
+                    logits[:, 1 + position, token] = math.log(p)
+        return logits
+
+    model.unit_logits = unit_logits
+
+
+def test_alignment_without_a_denoising_pass_after_it_is_plain_ctc_greedy():
+    """Canvas a | blank .5, b .4 | blank .55, c .3 | a: the blank rule reads "a b c a", argmax + collapse "a a"."""
+    d = xlmr_dictionary()
+    a, b, c, blank = 5, 6, 7, d.index("<mask>")
+    probs = {0: {a: 0.9, b: 0.1}, 1: {blank: 0.5, b: 0.4, c: 0.1}, 2: {blank: 0.55, c: 0.3, a: 0.15}, 3: {a: 1.0}}
+    src = torch.tensor([[d.bos(), 10, 11, d.eos()]])  # 2 pieces: a canvas of 4
+    greedy = [d.bos(), a, a, d.eos()]
+    ctc_only = build(d, no_denoising=True).eval()
+    _scripted_alignment(ctc_only, probs)
+    assert [h["tokens"].tolist() for h in (_generate(ctc_only, d, src, max_iter=m)[0] for m in (0, 10))] == [greedy] * 2
+    sga = build(d).eval()
+    _scripted_alignment(sga, probs)
+    assert _generate(sga, d, src, max_iter=0)[0]["tokens"].tolist() == greedy  # no denoising budget
+    with torch.no_grad():  # with a denoising pass to come, its input canvas keeps the rule
+        encoder_out = sga.forward_encoder([src, None])
+        start = sga.initialize_output_tokens(encoder_out, src)
+        step0 = sga.forward_decoder(start._replace(step=0, max_step=2), encoder_out)
+    assert step0.history[-1].tolist() == [[d.bos(), a, b, c, a, d.eos()]]
 
 
 def test_generator_stops_at_the_fixed_point():

@@ -13,7 +13,9 @@ Three passes through the *same* frozen XLM-R (LM head included), each with its o
 **What the denoiser consumes** (identical in training and decoding): a CTC canvas of the same
 length as its output, i.e. for CTC alignment the *uncollapsed* alignment argmax (blank rule
 applied, blanks kept), for Mask-Predict its output with every token duplicated ×2 (§4.4), and
-in later decoding passes the previous pass's uncollapsed argmax. Training adds noise
+in later decoding passes the previous pass's uncollapsed argmax. The blank rule belongs to that
+input (and to the denoising passes, as in the authors' decoder): an alignment pass that no
+denoising pass follows decodes with plain argmax and collapse (standard CTC greedy decoding). Training adds noise
 (:mod:`~fairseq_xlgen.modules.sga_noise`) to that canvas (one unrolled step, as the authors).
 During decoding the canvas travels in ``DecoderOut.history[-1]``, while ``output_tokens``
 holds the collapsed sentence ``<s> y </s>`` that fairseq's ``IterativeRefinementGenerator``
@@ -72,7 +74,9 @@ class XlmrSgaConfig(FairseqDataclass):
         "help": "alignment unit: ctc (translation) or mask_predict (free generation, §4.3)"})
     no_denoising: bool = field(default=False, metadata={"help": "no denoising unit (SGA w/o denoising)"})
     blank_threshold: float = field(default=0.6, metadata={
-        "help": "a CTC blank with probability below this becomes the second-best token (training and decoding)"})
+        "help": "a CTC blank with probability below this becomes the second-best token in the denoiser's input "
+                "(training and decoding) and in the denoising passes; an alignment pass with no denoising pass "
+                "after it decodes with plain argmax"})
     noise_max_rate: float = field(default=0.2, metadata={"help": "denoiser noise rate ~ U(0, this)"})
     mask_predict_iterations: int = field(default=4, metadata={"help": "Mask-Predict iterations of decoding step 0"})
     max_target_length: int = field(default=256, metadata={"help": "Mask-Predict: lengths predicted in [0, this]"})
@@ -340,8 +344,9 @@ class XlmrSgaModel(BaseFairseqModel):
         lprobs = self._lprobs(self.unit_logits(unit, canvas, encoder_out), self.excluded_ctc)
         return lprobs[:, 1:-1], canvas.ne(self.pad).sum(1) - 2
 
-    def canvas_argmax(self, lprobs, lengths):
-        tokens, scores = blank_rule_argmax(lprobs, self.blank, self.cfg.blank_threshold)
+    def canvas_argmax(self, lprobs, lengths, blank_rule=True):
+        """The framed uncollapsed argmax; ``blank_rule``: a weak blank becomes the second-best token (§4.4)."""
+        tokens, scores = blank_rule_argmax(lprobs, self.blank, self.cfg.blank_threshold if blank_rule else 0.0)
         return self.frame(tokens, lengths), scores
 
     def duplicate(self, framed):
@@ -443,7 +448,11 @@ class XlmrSgaModel(BaseFairseqModel):
         return tokens, scores
 
     def forward_decoder(self, decoder_out, encoder_out, **unused):
-        """One pass: step 0 = alignment, later steps = CTC denoising of ``history[-1]``; CTC collapse here."""
+        """One pass: step 0 = alignment, later steps = CTC denoising of ``history[-1]``; CTC collapse here.
+
+        The blank rule shapes the denoiser's input; an alignment pass that no denoising pass follows
+        (w/o-denoising models, ``--iter-decode-max-iter 0``) is plain CTC greedy decoding: argmax, collapse.
+        """
         canvas = decoder_out.history[-1]
         if decoder_out.step == 0 and self.cfg.alignment == "mask_predict":
             tokens, scores = self.mask_predict(canvas, encoder_out)
@@ -454,7 +463,8 @@ class XlmrSgaModel(BaseFairseqModel):
         if unit not in self.units:  # SGA w/o denoising: the alignment output is the fixed point
             return decoder_out
         lprobs, lengths = self.ctc_pass(unit, canvas, encoder_out)
-        next_canvas, scores = self.canvas_argmax(lprobs, lengths)
+        denoised_next = "denoising" in self.units and decoder_out.max_step > 1  # the generator's max_iter + 1
+        next_canvas, scores = self.canvas_argmax(lprobs, lengths, blank_rule=unit == "denoising" or denoised_next)
         body = next_canvas[:, 1:-1].masked_fill(next_canvas[:, 1:-1].eq(self.eos), self.pad)  # the frame's </s>
         # the input canvas may be wider than this batch's longest (the generator drops finished sentences)
         collapsed, lengths, collapsed_scores = ctc_collapse(body, self.blank, self.pad, scores[:, : body.size(1)])
