@@ -406,6 +406,8 @@ CASES = [
          steps(copied("bin", "{tbin}"), cut_dict_files("bin", "dict.de_DE.txt", "dict.en_XX.txt"))),
     Case("sga/prompt-length-0", with_option(SGA, "--prompt-length", "0"), ["--prompt-length 0: must be at least 1"],
          SGA_DATA),
+    Case("sga/lang-pairs-two-targets", [*SGA, "--lang-pairs", "de_DE-en_XX,de_DE-ru_RU"],
+         ["--lang-pairs de_DE-en_XX,de_DE-ru_RU: target languages en_XX,ru_RU behind one shared prompt set"], SGA_DATA),
 ]
 
 

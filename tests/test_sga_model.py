@@ -81,6 +81,22 @@ def _mixed_language_loss(model, d, src_langs):
     return SgaCtcCriterion(_task(d), 0.1, 0.1)(model, sample)[0]
 
 
+@pytest.mark.parametrize("prompt_languages, lang_pairs, refused", [
+    ("", "de_DE-en_XX,ru_RU-en_XX,zh_CN-en_XX", None),
+    ("", "de_DE-en_XX,ru_RU-zh_CN", "target languages en_XX,zh_CN behind one shared prompt set"),
+    ("de_DE,en_XX", "de_DE-en_XX,en_XX-de_DE", None),  # each source's prompts write one language
+    ("de_DE,en_XX", "de_DE-en_XX,en_XX-de_DE,de_DE-ru_RU", "target languages en_XX,ru_RU behind the prompts of de_DE"),
+])
+def test_one_target_language_per_prompt_set(prompt_languages, lang_pairs, refused):
+    cfg = XlmrSgaConfig(prompt_languages=prompt_languages)
+    pairs = SgaTranslationTask.parse_pairs(lang_pairs)
+    if refused is None:
+        XlmrSgaModel.check_one_target_per_prompt_set(cfg, pairs, lang_pairs)
+    else:
+        with pytest.raises(InputError, match=f"--lang-pairs {lang_pairs}: {refused}"):
+            XlmrSgaModel.check_one_target_per_prompt_set(cfg, pairs, lang_pairs)
+
+
 def test_each_sample_trains_only_its_own_languages_prompts():
     d = xlmr_dictionary()
     model = build(d, seed=2, prompt_languages="ru_RU,zh_CN,de_DE").train()

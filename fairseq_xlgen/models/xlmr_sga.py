@@ -192,9 +192,11 @@ class XlmrSgaModel(BaseFairseqModel):
                 raise InputError(f"--{flag.replace('_', '-')} {getattr(cfg, flag)}: must be at least 1")
         dictionary = task.target_dictionary
         languages = set(prompt_languages(cfg))
-        if languages and hasattr(task, "parse_pairs"):  # sga_translation: fail before any work
-            needed = {src for src, _ in task.parse_pairs(task.cfg.lang_pairs)} | {task.cfg.source_lang}
-            if needed - languages:
+        if hasattr(task, "parse_pairs"):  # sga_translation: fail before any work
+            pairs = task.parse_pairs(task.cfg.lang_pairs)
+            cls.check_one_target_per_prompt_set(cfg, pairs, task.cfg.lang_pairs)
+            needed = {src for src, _ in pairs} | {task.cfg.source_lang}
+            if languages and needed - languages:
                 raise InputError(f"--prompt-languages {cfg.prompt_languages}: no prompts for source language(s) "
                                  f"{','.join(sorted(needed - languages))} of --lang-pairs/--source-lang; list each, "
                                  "or leave it empty for one shared prompt set (which decodes unseen languages)")
@@ -234,6 +236,21 @@ class XlmrSgaModel(BaseFairseqModel):
         for key in [k for k in state if k.startswith(prefix + "xlmr.")]:
             del state[key]
         return state
+
+    @staticmethod
+    def check_one_target_per_prompt_set(cfg, pairs, lang_pairs):
+        """Refuse two target languages behind one prompt set: no prompt or input names the output language
+        (§5.4 shares prompts across *source* languages only), so such a model writes either at random."""
+        per_language = bool(prompt_languages(cfg))
+        targets = {}
+        for src, tgt in pairs:
+            targets.setdefault(src if per_language else "", set()).add(tgt)
+        for src, tgts in sorted(targets.items()):
+            if len(tgts) > 1:
+                shared = f"the prompts of {src}" if src else "one shared prompt set"
+                raise InputError(f"--lang-pairs {lang_pairs}: target languages {','.join(sorted(tgts))} behind "
+                                 f"{shared}, and nothing tells xlmr_sga which to write; train one model per target "
+                                 "language")
 
     def load_state_dict(self, state_dict, strict=True, model_cfg=None, args=None):
         saved = state_dict.get("backbone_sha256")
