@@ -53,3 +53,44 @@ def test_each_systems_passes_and_forward_calls(name, passes, calls):
     assert bench.sga_passes(name) == passes
     assert bench.system_costs(name, args) == (*bench.sga_costs(passes, 1, 2, 1, prompt=1, **TINY), calls)
     assert bench.system_costs("ar-beam4", args)[2] == 1 + 2  # the encoder, then N + 1 = 2 decoder steps
+
+
+def test_adaptive_round_spreads_the_trained_models_mean_over_eight_sentences():
+    assert bench.round_passes(1.62) == [1, 2, 1, 2, 2, 1, 2, 2]  # 13 / 8 = 1.625, the nearest eighth
+    assert bench.round_passes(1.0) == [1] * 8 and bench.round_passes(2.0) == [2] * 8
+    assert bench.round_passes(1.25) == [1, 1, 1, 2, 1, 1, 1, 2]
+
+
+def test_adaptive_costs_follow_each_sentences_passes_and_each_batchs_slowest():
+    args = argparse.Namespace(src_pieces=1, layers=1, dim=2, ffn=3, vocab=4, prompt_length=1, passes_mean=1.5)
+    one, two = (bench.sga_costs(["ctc"] * k, 1, 2, 1, prompt=1, **TINY) for k in (2, 3))  # 1 or 2 denoising passes
+    assert bench.repeat_batches("sga", args, 1) == [[1], [2]] * 4
+    # batch 1: every sentence alone, half with 1 denoising pass, half with 2
+    assert bench.system_costs("sga", args, 1) == ((one[0] + two[0]) / 2, (one[1] + two[1]) / 2, 3.5)
+    # batch 4: two batches [1, 2, 1, 2], each reading the weights of its slowest row's 2 passes once
+    assert bench.repeat_batches("sga", args, 4) == [[1, 2, 1, 2]] * 2
+    assert bench.system_costs("sga", args, 4) == ((one[0] + two[0]) / 2, 2 * two[1] / 8, 4.0)
+    assert bench.system_costs("sga+1", args, 4) == (one[0], one[1] / 4, 3)
+
+
+def test_denoising_passes_from_a_print_step_output(tmp_path):
+    out = tmp_path / "generate.txt"
+    out.write_text("S-0\tx\nH-0\t-1.0\ty\nI-0\t1\nS-1\tx\nI-1\t3\nI-2\t2\n", encoding="utf-8")
+    assert bench.parse_args(["--denoising-passes", str(out)]).passes_mean == 2.0  # steps 1, 3, 2
+    empty = tmp_path / "no_steps.txt"
+    empty.write_text("H-0\t-1.0\ty\n", encoding="utf-8")
+    for spec in (str(empty), str(tmp_path / "missing"), "0.5"):
+        with pytest.raises(SystemExit):
+            bench.parse_args(["--denoising-passes", spec])
+
+
+def test_scripted_fixed_point_stops_each_sentence_after_its_passes(tmp_path):
+    """Through fairseq's IterativeRefinementGenerator: rows finish at steps 1 or 2 and are dropped, the rest go on."""
+    args = bench.parse_args(["--systems", "sga", "--layers", "1", "--dim", "16", "--ffn", "32", "--heads", "2",
+                             "--vocab", "60", "--prompt-length", "2", "--src-pieces", "3", "--denoising-passes", "1.5"])
+    bench.write_dictionaries(str(tmp_path), args.vocab)
+    task, model = bench.build_systems(args, str(tmp_path))["ctc"]
+    runner = bench.Runner("sga", task, model, str(tmp_path), args, 4)
+    runner.repeat()
+    assert runner.steps == [1, 2, 1, 2] * 2
+    assert runner.result()["mean_denoising_passes"] == 1.5
