@@ -9,6 +9,7 @@ CONSOLE_SCRIPTS = {
     "xlgen-userdir": "fairseq_xlgen.userdir:main",
     "xlgen-make-benchmark": "fairseq_xlgen.cli.make_benchmark:main",
     "xlgen-make-fixtures": "fairseq_xlgen.cli.make_fixtures:main",
+    "xlgen-make-pretraining-text": "fairseq_xlgen.cli.make_pretraining_text:main",
     "xlgen-spm-encode": "fairseq_xlgen.cli.spm_encode:main",
     "xlgen-train-embeddings": "fairseq_xlgen.cli.train_embeddings:main",
     "xlgen-map-embeddings": "fairseq_xlgen.cli.map_embeddings:main",
@@ -41,6 +42,7 @@ setup(
         "scikit-learn",
         "tqdm",
         "nltk",
+        "jieba==0.42.1",  # MIT; Chinese word segmentation of CSR's words units (--lexicon-unit words)
     ],
     extras_require={"test": ["pytest", "pytest-timeout"]},
     entry_points={"console_scripts": [f"{k}={v}" for k, v in CONSOLE_SCRIPTS.items()]},

@@ -3,6 +3,8 @@ Artetxe et al. 2018; see :mod:`fairseq_xlgen.lexicon.embedding_mapping`).
 
 Writes the mapped source and target embeddings (word2vec text, atomically) and a JSON
 sidecar ``<out>.json`` next to each with the settings, iterations, objective and time.
+``--restarts N`` maps with seeds ``--seed`` … ``--seed + N - 1`` and keeps the mapping with
+the highest final objective (no gold data in the choice); the sidecar lists every restart.
 """
 import argparse
 import dataclasses
@@ -15,11 +17,11 @@ import torch
 from fairseq_xlgen.lexicon.embedding_mapping import (
     MappingConfig,
     identical_seed_pairs,
-    map_embeddings,
+    map_embeddings_with_restarts,
     numeral_seed_pairs,
     seed_pairs_from_word_pairs,
 )
-from fairseq_xlgen.file_io import InputFileError, atomic_output, exit_on_input_error
+from fairseq_xlgen.file_io import InputFileError, atomic_output, exit_on_input_error, positive_int
 from fairseq_xlgen.lexicon.embeddings_io import read_embeddings, read_word_pairs, write_embeddings
 
 logger = logging.getLogger("xlgen-map-embeddings")
@@ -59,6 +61,9 @@ def parse_args(argv=None):
     parser.add_argument("--checkpoint", metavar="FILE",
                         help="save self-learning state here and resume from it if it exists")
     parser.add_argument("--checkpoint-every", type=int, default=10, help="iterations between checkpoints")
+    parser.add_argument("--restarts", type=positive_int, default=1,
+                        help="map with seeds --seed ... --seed + N - 1 and keep the highest final objective "
+                        "(VecMap's mean best cosine); checkpoints get .seed{S} (default: %(default)s)")
     add_config_arguments(parser)
     args = parser.parse_args(argv)
     args.init = "seed_dictionary" if args.seed_dictionary else (args.init or "unsupervised")
@@ -105,9 +110,9 @@ def main(argv=None):
     seed_pairs, seed_skipped = _seed_pairs(args, src_words, tgt_words)
     logger.info("mapping %d source and %d target words (d=%d) on %s, init=%s",
                 len(src_words), len(tgt_words), src_emb.shape[1], config.device, config.init)
-    result = map_embeddings(src_emb, tgt_emb, config, seed_pairs=seed_pairs, src_words=src_words,
-                            tgt_words=tgt_words, checkpoint_path=args.checkpoint,
-                            checkpoint_every=args.checkpoint_every)
+    result, seed, restarts = map_embeddings_with_restarts(
+        src_emb, tgt_emb, config, args.restarts, checkpoint_path=args.checkpoint, seed_pairs=seed_pairs,
+        src_words=src_words, tgt_words=tgt_words, checkpoint_every=args.checkpoint_every)
     write_embeddings(args.src_out, src_words, result.src_mapped)
     write_embeddings(args.tgt_out, tgt_words, result.tgt_mapped)
     sidecar = {
@@ -117,6 +122,8 @@ def main(argv=None):
         "seed_dictionary": args.seed_dictionary,
         "seed_pairs_skipped": seed_skipped,
         "config": dataclasses.asdict(config),
+        "chosen_seed": seed,
+        "restarts": [{"seed": s, "final_objective": objective} for s, objective in restarts],
         "iterations": result.iterations,
         "converged": result.converged,
         "final_objective": result.objective_history[-1] if result.objective_history else None,

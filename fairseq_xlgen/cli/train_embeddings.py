@@ -2,10 +2,12 @@
 
 The corpus has one sentence per line, tokens separated by spaces. With ``--units switch``
 (default) it is SentencePiece pieces (xlgen-spm-encode output) and the vocabulary is CSR's
-switching units (words, each piece in unspaced scripts; see
-fairseq_xlgen.lexicon.switch_units), a unit's pieces joined by U+2040 into one token, so
-that word2vec, the lexicon and the switcher share one unit; ``--units tokens`` takes the
-tokens as they are. Writes word2vec text format, most frequent word first (what
+switching units, so that word2vec, the lexicon and the switcher share one unit:
+``--lexicon-unit pieces`` (default) groups pieces into words and takes each piece in unspaced
+scripts (fairseq_xlgen.lexicon.switch_units; a unit's pieces joined by U+2040 into one
+token); ``--lexicon-unit words`` takes the words of the text the pieces spell, unspaced runs
+(Chinese) cut by ``--segmenter`` (fairseq_xlgen.lexicon.word_segmentation). ``--units
+tokens`` takes the tokens as they are. Writes word2vec text format, most frequent word first (what
 xlgen-map-embeddings expects), atomically, and the settings to ``OUT.json``. Defaults are
 skip-gram, 512 dimensions, window 10, 10 negative samples, min-count 5, 10 epochs.
 """
@@ -22,6 +24,9 @@ from gensim.models import Word2Vec
 from fairseq_xlgen.file_io import InputFileError, atomic_output, exit_on_input_error, positive_int, require_file
 from fairseq_xlgen.lexicon.embeddings_io import iter_decoded_lines, write_embeddings
 from fairseq_xlgen.lexicon.switch_units import WORD_START, units_line
+from fairseq_xlgen.lexicon.word_segmentation import (
+    LEXICON_UNITS, MissingSegmenter, check_language, segmenter_for, words_line,
+)
 
 logger = logging.getLogger("xlgen-train-embeddings")
 
@@ -38,21 +43,36 @@ def parse_args(argv=None):
     parser.add_argument("--units", choices=("switch", "tokens"), default="switch",
                         help="switch: group SentencePiece pieces into CSR switching units; tokens: "
                         "the corpus's tokens as they are (default: %(default)s)")
+    parser.add_argument("--lexicon-unit", choices=LEXICON_UNITS, default="pieces",
+                        help="with --units switch: pieces (each piece in unspaced scripts) or words (unspaced runs "
+                        "cut by --segmenter) (default: %(default)s)")
+    parser.add_argument("--segmenter", metavar="SPEC",
+                        help="word segmenter of unspaced runs for --lexicon-unit words: jieba, or jieba-dict:FILE "
+                        "(jieba with the words and counts of the space-segmented corpus FILE, e.g. the "
+                        "benchmark's *.zh_CN.words)")
+    parser.add_argument("--lang", help="language code of the corpus (mBART's, e.g. zh_CN): words units are refused "
+                        "for unspaced languages without a segmenter (ja_XX, my_MM)")
     parser.add_argument("--cbow", action="store_true", help="CBOW instead of skip-gram")
     parser.add_argument("--workers", type=positive_int, default=os.cpu_count() or 1,
                         help="training threads; 1 makes runs reproducible (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=1, help="random seed (default: %(default)s)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.units == "tokens" and args.lexicon_unit == "words":
+        parser.error("--lexicon-unit words needs --units switch (a corpus of SentencePiece pieces)")
+    return args
 
 
-def write_unit_corpus(path, out):
+def write_unit_corpus(path, out, segmenter=None, unit="pieces"):
     """Write the pieces corpus ``path`` as a corpus of switching-unit tokens to the open file ``out``."""
     first_text = pieces = None
     with open(path, "rb") as f:
         for line_number, line in iter_decoded_lines(path, f):
             first_text = first_text or (line.strip() and line_number)
             pieces = pieces or WORD_START in line
-            out.write(units_line(line) + "\n")
+            try:
+                out.write((words_line(line, segmenter) if unit == "words" else units_line(line)) + "\n")
+            except MissingSegmenter as error:
+                raise InputFileError(path, str(error), line=line_number) from None
     if first_text and not pieces:
         raise InputFileError(path, f"no SentencePiece piece (no {WORD_START}); encode it with xlgen-spm-encode "
                              "or pass --units tokens", line=first_text)
@@ -63,13 +83,16 @@ def main(argv=None):
     logging.basicConfig(format="%(asctime)s | %(levelname)s | %(name)s | %(message)s", level=logging.INFO)
     args = parse_args(argv)
     require_file(args.input, "corpus")
+    if args.lang:
+        check_language(args.lang, args.lexicon_unit)
+    segmenter = segmenter_for(args.lexicon_unit, args.segmenter)
     started = time.perf_counter()
     if args.units == "tokens":
         train(args, args.input, started)
         return
     with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".units",
                                      dir=os.path.dirname(os.path.abspath(args.output))) as units:
-        write_unit_corpus(args.input, units)
+        write_unit_corpus(args.input, units, segmenter, args.lexicon_unit)
         units.flush()
         train(args, units.name, started)
 
@@ -89,6 +112,7 @@ def train(args, corpus, started):
                 total_words=model.corpus_total_words, epochs=args.epochs)
     write_embeddings(args.output, model.wv.index_to_key, torch.from_numpy(model.wv.vectors))
     sidecar = {"tool": "xlgen-train-embeddings", "input": os.path.abspath(args.input), "units": args.units,
+               "lexicon_unit": args.lexicon_unit, "segmenter": args.segmenter,
                "settings": settings, "vocabulary": len(model.wv), "corpus_words": model.corpus_total_words,
                "corpus_sentences": model.corpus_count, "seconds": round(time.perf_counter() - started, 3)}
     with atomic_output(args.output + ".json") as f:

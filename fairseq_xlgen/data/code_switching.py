@@ -18,12 +18,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
+import sentencepiece
 import torch
 from fairseq.data import FairseqDataset, data_utils
 
 from fairseq_xlgen.file_io import InputError
 from fairseq_xlgen.lexicon.embeddings_io import iter_decoded_lines
 from fairseq_xlgen.lexicon.switch_units import WORD_START, is_insertable, is_unspaced
+from fairseq_xlgen.lexicon.word_segmentation import Word, join_words, pieces_text, split_words
 
 logger = logging.getLogger(__name__)
 
@@ -51,11 +53,13 @@ class CodeSwitchLexicon:
         return len(self.translations)
 
     @classmethod
-    def from_tsv(cls, path, dictionary, k=None):
+    def from_tsv(cls, path, dictionary, k=None, encode=None):
         """Read ``query<TAB>translation[<TAB>score<TAB>rank]`` rows (xlgen-induce-lexicon output).
 
         A unit may be several space-separated pieces (a word-level lexicon); ``k`` keeps the
         first k translations of each query in file order (the file is ranked by similarity).
+        With ``encode`` (words mode: :meth:`WordSwitcher.encode`, text → ids) units are words as
+        text, and a translation whose encoding has a piece missing from the dictionary is dropped.
         """
         translations = defaultdict(list)
         dropped = not_units = 0
@@ -67,12 +71,20 @@ class CodeSwitchLexicon:
                 if len(row) < 2 or not row[0].strip() or not row[1].strip():
                     raise LexiconError(f"{path}:{line_no}: expected 'query<TAB>translation[<TAB>score<TAB>rank]', "
                                        f"got {row!r}; regenerate it with xlgen-induce-lexicon")
-                query, translation = (_encode_unit(unit, dictionary) for unit in row[:2])
-                if query is None or translation is None:
-                    dropped += 1
-                elif not (is_insertable(row[0].split()) and is_insertable(row[1].split())):
-                    not_units += 1
-                elif k is None or len(translations[query]) < k:
+                if encode is not None:
+                    query, translation = row[0], row[1]
+                    if dictionary.unk() in encode(translation):
+                        dropped += 1
+                        continue
+                else:
+                    query, translation = (_encode_unit(unit, dictionary) for unit in row[:2])
+                    if query is None or translation is None:
+                        dropped += 1
+                        continue
+                    if not (is_insertable(row[0].split()) and is_insertable(row[1].split())):
+                        not_units += 1
+                        continue
+                if k is None or len(translations[query]) < k:
                     translations[query].append(translation)
         lexicon = cls(translations)
         if not lexicon:
@@ -125,49 +137,130 @@ def stochastic_round(x, rng):
     return low + int(rng.random() < x - low)
 
 
-def code_switch(tokens, segmenter, lexicon, rng, ratio=0.35, poisson_lambda=3.5, max_tokens=None):
-    """Switch on average ``ratio`` of the switchable units of ``tokens`` by Poisson-length spans
-    (paper 004, §III-B); see the module docstring. Returns a :class:`SwitchResult`."""
+def choose_switches(options, rng, ratio=0.35, poisson_lambda=3.5):
+    """Which units to switch and into what: ``options[w]`` is the list of translations of unit
+    ``w`` (None: not switchable). Returns ``({unit index: translation}, number switchable)``;
+    budget and spans as in the module docstring."""
     if poisson_lambda <= 0:
         raise ValueError(f"poisson_lambda must be positive, got {poisson_lambda}")
-    spans = segmenter.spans(tokens)
-    options = [lexicon.translations.get(tuple(tokens[s:e].tolist())) for s, e in spans]
     switchable = np.array([o is not None for o in options], dtype=bool)
     n_switchable = int(switchable.sum())
     budget = min(stochastic_round(ratio * n_switchable, rng), n_switchable)
-    chosen = np.zeros(len(spans), dtype=bool)
+    chosen = np.zeros(len(options), dtype=bool)
     n_chosen = 0
     while n_chosen < budget:
         length = int(rng.poisson(poisson_lambda))
         if length == 0:
             continue
         start = int(rng.choice(np.flatnonzero(switchable & ~chosen)))
-        for w in range(start, min(start + length, len(spans))):
+        for w in range(start, min(start + length, len(options))):
             if switchable[w] and not chosen[w]:
                 chosen[w] = True
                 n_chosen += 1
                 if n_chosen == budget:
                     break
-    translations = {int(w): options[w][int(rng.integers(len(options[w])))] for w in np.flatnonzero(chosen)}
-    if max_tokens is not None:
-        length = len(tokens) + sum(len(t) - (spans[w][1] - spans[w][0]) for w, t in translations.items())
-        for w in sorted(translations, reverse=True):
-            if length <= max_tokens:
-                break
-            grown = len(translations[w]) - (spans[w][1] - spans[w][0])
-            if grown > 0:
-                del translations[w]
-                length -= grown
-    if not translations:
-        return SwitchResult(tokens, 0, len(spans), n_switchable)
-    pieces, previous = [], 0
-    for w in sorted(translations):
-        s, e = spans[w]
-        pieces.append(tokens[previous:s])
-        pieces.append(np.asarray(translations[w], dtype=tokens.dtype))
-        previous = e
-    pieces.append(tokens[previous:])
-    return SwitchResult(np.concatenate(pieces), len(translations), len(spans), n_switchable)
+    return {int(w): options[w][int(rng.integers(len(options[w])))] for w in np.flatnonzero(chosen)}, n_switchable
+
+
+def fit_length(translations, assemble, max_tokens):
+    """``(translations, assemble(translations))`` after restoring the last switched units, one at a
+    time, whose restoring shortens the sentence, until it has at most ``max_tokens`` tokens."""
+    tokens = assemble(translations)
+    for w in sorted(translations, reverse=True):
+        if max_tokens is None or len(tokens) <= max_tokens:
+            break
+        shorter = {u: t for u, t in translations.items() if u != w}
+        candidate = assemble(shorter)
+        if len(candidate) < len(tokens):
+            translations, tokens = shorter, candidate
+    return translations, tokens
+
+
+def code_switch(tokens, segmenter, lexicon, rng, ratio=0.35, poisson_lambda=3.5, max_tokens=None):
+    """Switch on average ``ratio`` of the switchable units of ``tokens`` by Poisson-length spans
+    (paper 004, §III-B); see the module docstring. Returns a :class:`SwitchResult`."""
+    spans = segmenter.spans(tokens)
+    options = [lexicon.translations.get(tuple(tokens[s:e].tolist())) for s, e in spans]
+    translations, n_switchable = choose_switches(options, rng, ratio, poisson_lambda)
+
+    def assemble(chosen):
+        pieces, previous = [], 0
+        for w in sorted(chosen):
+            s, e = spans[w]
+            pieces.extend([tokens[previous:s], np.asarray(chosen[w], dtype=tokens.dtype)])
+            previous = e
+        return np.concatenate(pieces + [tokens[previous:]]) if chosen else tokens
+
+    translations, switched = fit_length(translations, assemble, max_tokens)
+    return SwitchResult(switched, len(translations), len(spans), n_switchable)
+
+
+class WordSwitcher:
+    """Words mode (``--lexicon-unit words``): ids → pieces → text → word units
+    (:mod:`fairseq_xlgen.lexicon.word_segmentation`, unspaced runs cut by ``segmenter``); the
+    switched words are written back by :func:`join_words` and the text encoded with the model's
+    SentencePiece (``spm_model``). The words of a sentence are computed once (``cache_key``).
+    A sentence holding a special symbol (``<unk>``: a piece missing from the dictionary) is left
+    as it is: its text cannot be encoded back."""
+
+    def __init__(self, dictionary, segmenter, spm_model, lexicon=None):
+        self.dictionary, self.segmenter, self.spm_model, self.lexicon = dictionary, segmenter, spm_model, lexicon
+        self._spm = None
+        self._words = {}
+
+    def __getstate__(self):  # the SentencePiece processor is rebuilt after unpickling (data workers)
+        return {**self.__dict__, "_spm": None}
+
+    def encode(self, text):
+        if self._spm is None:
+            self._spm = sentencepiece.SentencePieceProcessor(model_file=self.spm_model)
+        return np.array([self.dictionary.index(p) for p in self._spm.encode(text, out_type=str)], dtype=np.int64)
+
+    def read_lexicon(self, path, k=None):
+        """Load this switcher's lexicon (words as text) from an xlgen-induce-lexicon TSV."""
+        self.lexicon = CodeSwitchLexicon.from_tsv(path, self.dictionary, k=k, encode=self.encode)
+        return self
+
+    def words(self, tokens, cache_key=None):
+        """The word units of ``tokens``, or None when they hold a special symbol."""
+        words = self._words.get(cache_key) if cache_key is not None else None
+        if words is None:
+            if int(tokens.min(initial=self.dictionary.nspecial)) < self.dictionary.nspecial:
+                words = ()
+            else:
+                words = tuple(split_words(pieces_text([self.dictionary[t] for t in tokens]), self.segmenter))
+            if cache_key is not None:
+                self._words[cache_key] = words
+        return words or None
+
+    def switch(self, tokens, rng, ratio=0.35, poisson_lambda=3.5, max_tokens=None, cache_key=None):
+        """:func:`code_switch` on word units; returns a :class:`SwitchResult`."""
+        words = self.words(tokens, cache_key)
+        if words is None:
+            return SwitchResult(tokens, 0, 0, 0)
+        options = [self.lexicon.translations.get(w.text) for w in words]
+        translations, n_switchable = choose_switches(options, rng, ratio, poisson_lambda)
+
+        def assemble(chosen):
+            if not chosen:
+                return tokens
+            text = join_words([Word(chosen.get(i, w.text), w.space_before) for i, w in enumerate(words)],
+                              [i in chosen for i in range(len(words))])
+            return self.encode(text).astype(tokens.dtype)
+
+        translations, switched = fit_length(translations, assemble, max_tokens)
+        return SwitchResult(switched, len(translations), len(words), n_switchable)
+
+
+class PieceSwitcher:
+    """Pieces mode (``--lexicon-unit pieces``): :func:`code_switch` on the units of
+    :class:`UnitSegmenter`, on ids."""
+
+    def __init__(self, dictionary, lexicon):
+        self.segmenter, self.lexicon = UnitSegmenter(dictionary), lexicon
+
+    def switch(self, tokens, rng, ratio=0.35, poisson_lambda=3.5, max_tokens=None, cache_key=None):
+        return code_switch(tokens, self.segmenter, self.lexicon, rng, ratio, poisson_lambda, max_tokens)
 
 
 class CodeSwitchRestoreDataset(FairseqDataset):
@@ -178,21 +271,21 @@ class CodeSwitchRestoreDataset(FairseqDataset):
     sees the data of an uninterrupted one; the task gives the source and the target side
     different streams, so the two sentences of a pair are switched independently (Eq. 3 sums
     two separate restore losses). ``max_positions`` bounds the switched source with its
-    ``</s> [lang]``.
+    ``</s> [lang]``. ``lexicon``: a :class:`CodeSwitchLexicon` of piece units, or a
+    :class:`WordSwitcher` holding its lexicon of words (``--lexicon-unit words``).
     """
 
     def __init__(self, sentences, dictionary, lexicon, lang_token, seed, ratio=0.35, poisson_lambda=3.5,
                  stream=0, max_positions=None):
         self.sentences = sentences
         self.dictionary = dictionary
-        self.lexicon = lexicon
         self.lang_token = lang_token
         self.seed = seed
         self.stream = stream
         self.ratio = ratio
         self.poisson_lambda = poisson_lambda
         self.max_tokens = None if max_positions is None else max_positions - 2
-        self.segmenter = UnitSegmenter(dictionary)
+        self.switcher = lexicon if isinstance(lexicon, WordSwitcher) else PieceSwitcher(dictionary, lexicon)
         self.epoch = 1
 
     @property
@@ -209,8 +302,8 @@ class CodeSwitchRestoreDataset(FairseqDataset):
         original = self.sentences[index].numpy()
         assert original[-1] == self.dictionary.eos(), "binarized sentences end with </s>"
         rng = np.random.default_rng([self.seed, self.stream, self.epoch, index])
-        result = code_switch(original[:-1], self.segmenter, self.lexicon, rng, self.ratio, self.poisson_lambda,
-                             max_tokens=self.max_tokens)
+        result = self.switcher.switch(original[:-1], rng, self.ratio, self.poisson_lambda, self.max_tokens,
+                                      cache_key=index)
         lang = np.array([self.lang_token], dtype=original.dtype)
         eos = original[-1:]
         return {

@@ -637,3 +637,28 @@ def map_embeddings(src_emb, tgt_emb, config, seed_pairs=None, src_words=None, tg
         keep_prob_history=state.keep_prob_history, iteration_seconds=state.iteration_seconds,
         seconds=time.perf_counter() - started,
     )
+
+
+def map_embeddings_with_restarts(src_emb, tgt_emb, config, restarts, checkpoint_path=None, **kwargs):
+    """Run :func:`map_embeddings` with seeds ``config.seed``, …, ``config.seed + restarts - 1`` and
+    keep the run with the highest final objective (VecMap's mean best cosine after the last
+    self-learning iteration): fully unsupervised self-learning can end in a bad optimum for an
+    unlucky draw of the stochastic dictionary induction, and a worse mapping leaves a lower
+    objective; no gold data takes part in the choice. A restart with seed s is the single run
+    with seed s (its checkpoint, if any, is ``checkpoint_path.seed{s}``).
+    Returns ``(best result, its seed, [(seed, final objective), …])``.
+    """
+    if restarts < 1:
+        raise ValueError(f"restarts must be >= 1, got {restarts}")
+    best = best_seed = best_objective = None
+    objectives = []
+    for seed in range(config.seed, config.seed + restarts):
+        run_config = dataclasses.replace(config, seed=seed)
+        path = checkpoint_path if restarts == 1 or not checkpoint_path else f"{checkpoint_path}.seed{seed}"
+        result = map_embeddings(src_emb, tgt_emb, run_config, checkpoint_path=path, **kwargs)
+        objective = result.objective_history[-1] if result.objective_history else -math.inf
+        objectives.append((seed, objective))
+        logger.info("restart with seed %d: final objective %.6f after %d iterations", seed, objective, result.iterations)
+        if best is None or objective > best_objective:
+            best, best_seed, best_objective = result, seed, objective
+    return best, best_seed, objectives

@@ -58,16 +58,18 @@ def read_fairseq_dictionary(path):
     return ids
 
 
-def _is_dictionary_unit(word, dictionary):
-    pieces = unit_pieces(word)
-    return is_insertable(pieces) and all(p in dictionary and p not in FAIRSEQ_SPECIAL_SYMBOLS for p in pieces)
+def _is_dictionary_unit(word, dictionary, encode=None):
+    pieces = unit_pieces(word) if encode is None else encode(word)
+    return ((encode is not None or is_insertable(pieces))
+            and all(p in dictionary and p not in FAIRSEQ_SPECIAL_SYMBOLS for p in pieces))
 
 
-def restrict_to_dictionary(words, embeddings, dictionary):
+def restrict_to_dictionary(words, embeddings, dictionary, encode=None):
     """Keep the units (and embedding rows) whose pieces are all ordinary tokens of
     ``dictionary`` (special symbols excluded), so no lexicon entry ever needs ``<unk>``, and
-    that are whole units (a continuation piece can never be a switch or a translation)."""
-    keep = [i for i, word in enumerate(words) if _is_dictionary_unit(word, dictionary)]
+    that are whole units (a continuation piece can never be a switch or a translation).
+    Words units (``encode``: word → its SentencePiece pieces) are whole by construction."""
+    keep = [i for i, word in enumerate(words) if _is_dictionary_unit(word, dictionary, encode)]
     return [words[i] for i in keep], embeddings[keep]
 
 

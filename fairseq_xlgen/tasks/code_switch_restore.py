@@ -8,7 +8,11 @@ source words into the target language, ``PREFIX.tgt2src.tsv`` target words into 
 language). Stage 2 is ``translation_from_pretrained_bart`` from the stage-1 checkpoint.
 
 Switching units, budget, spans, seeds and the positions limit: see
-:mod:`fairseq_xlgen.data.code_switching` and ``examples/csr/README.md``. The source side
+:mod:`fairseq_xlgen.data.code_switching` and ``examples/csr/README.md``. ``--lexicon-unit``
+must be the lexicon's (checked against ``PREFIX.json``): ``pieces`` switches on ids,
+``words`` on the words of the decoded text, Chinese cut by ``--word-segmenter`` (the one the
+lexicon was built with), and encodes the switched text with ``--sentencepiece-model``
+(:class:`~fairseq_xlgen.data.code_switching.WordSwitcher`). The source side
 draws its noise from stream 0 of ``--seed``, the target side from stream 1 (the k-th pair of
 ``--lang-pairs``: streams 2k and 2k + 1).
 
@@ -28,9 +32,12 @@ from fairseq import metrics, utils
 from fairseq.data import ConcatDataset
 from fairseq.tasks import register_task
 
-from fairseq_xlgen.data.code_switching import SWITCH_COUNTS, CodeSwitchLexicon, CodeSwitchRestoreDataset
+from fairseq_xlgen.data.code_switching import (
+    SWITCH_COUNTS, CodeSwitchLexicon, CodeSwitchRestoreDataset, WordSwitcher,
+)
 from fairseq_xlgen.data.indexed_data import load_binarized
-from fairseq_xlgen.file_io import InputError, InputFileError
+from fairseq_xlgen.file_io import InputError, InputFileError, read_json, require_file
+from fairseq_xlgen.lexicon.word_segmentation import LEXICON_UNITS, WordSegmenter, check_language
 from fairseq_xlgen.tasks.pretrained_bart_config import DataclassOptions, TranslationFromPretrainedBARTConfig
 from fairseq_xlgen.tasks.translation_from_pretrained_bart import TranslationFromPretrainedBARTTask
 
@@ -54,6 +61,14 @@ class CodeSwitchRestoreConfig(TranslationFromPretrainedBARTConfig):
         default="", metadata={"help": "comma-separated SRC-TGT pairs restored together, e.g. en_XX-de_DE,en_XX-zh_CN "
                                       "(default: --source-lang/--target-lang); --lexicon-prefix may contain {src} "
                                       "and {tgt}, filled per pair"})
+    lexicon_unit: str = field(default="pieces", metadata={
+        "help": "the lexicon's unit (xlgen-train-embeddings --lexicon-unit): pieces (each piece in unspaced scripts) "
+                "or words (unspaced runs cut by --word-segmenter, the switched text re-encoded with "
+                "--sentencepiece-model)"})
+    word_segmenter: str = field(default="jieba", metadata={
+        "help": "with --lexicon-unit words: the segmenter the lexicon was built with (jieba, or jieba-dict:FILE)"})
+    sentencepiece_model: str = field(default="", metadata={
+        "help": "with --lexicon-unit words: the model's SentencePiece model (mbart.cc25/sentence.bpe.model)"})
     restore_sides: str = field(
         default="both", metadata={"help": "sentences to restore: both (Eq. 3), source or target; "
                                           "fairseq-generate needs one side"})
@@ -71,16 +86,42 @@ class CodeSwitchRestoreTask(DataclassOptions, TranslationFromPretrainedBARTTask)
         if not args.lexicon_prefix:
             raise InputError("--lexicon-prefix is required (the output prefix of xlgen-induce-lexicon)")
         self.pairs = self.parse_pairs(args)
-        self.lexicons = {}  # (src, tgt, side) -> lexicon
+        segmenter = self._word_segmenter(args)
+        self.lexicons = {}  # (src, tgt, side) -> CodeSwitchLexicon (pieces) or WordSwitcher (words)
         for src, tgt in self.pairs:
             prefix = args.lexicon_prefix.format(src=src, tgt=tgt)
+            self._check_lexicon_unit(f"{prefix}.json", args.lexicon_unit)
             for side, direction in (("source", "src2tgt"), ("target", "tgt2src")):
                 if side in SIDES[args.restore_sides]:
                     path = f"{prefix}.{direction}.tsv"
                     if not os.path.isfile(path):
                         raise InputFileError(path, "missing; --lexicon-prefix must name the output prefix of "
                                                    "xlgen-induce-lexicon --direction both")
-                    self.lexicons[src, tgt, side] = CodeSwitchLexicon.from_tsv(path, src_dict, k=args.lexicon_topk)
+                    self.lexicons[src, tgt, side] = (
+                        CodeSwitchLexicon.from_tsv(path, src_dict, k=args.lexicon_topk) if segmenter is None else
+                        WordSwitcher(src_dict, segmenter, args.sentencepiece_model).read_lexicon(path, args.lexicon_topk))
+
+    def _word_segmenter(self, args):
+        """The shared segmenter of words mode (None in pieces mode); refuses unspaced languages
+        without one."""
+        if args.lexicon_unit not in LEXICON_UNITS:
+            raise InputError(f"--lexicon-unit {args.lexicon_unit}: choose one of {', '.join(LEXICON_UNITS)}")
+        if args.lexicon_unit == "pieces":
+            return None
+        for lang in {lang for pair in self.pairs for lang in pair}:
+            check_language(lang, "words", "pass --lexicon-unit pieces (and build the lexicon with it)")
+        if not args.sentencepiece_model:
+            raise InputError("--lexicon-unit words needs --sentencepiece-model (the model's sentence.bpe.model)")
+        require_file(args.sentencepiece_model, "SentencePiece model (--sentencepiece-model)")
+        return WordSegmenter(args.word_segmenter)
+
+    @staticmethod
+    def _check_lexicon_unit(sidecar, unit):
+        """The lexicon's unit (xlgen-induce-lexicon's PREFIX.json, when there) must be the task's."""
+        built = read_json(sidecar).get("lexicon_unit", "pieces") if os.path.isfile(sidecar) else unit
+        if built != unit:
+            raise InputFileError(sidecar, f"the lexicon was built with --lexicon-unit {built}, the task has "
+                                          f"--lexicon-unit {unit}; pass --lexicon-unit {built}")
 
     @staticmethod
     def parse_pairs(args):
