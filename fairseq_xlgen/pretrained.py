@@ -47,6 +47,9 @@ class TinyModelConfig:
     pretrain_tokens_per_sample: int = field(default=128, metadata={
         "help": "pretraining samples are blocks of complete lines of at most this many tokens (mBART and "
                 "XLM-R); attention cost grows with its square, and the benchmark's documents have <= 100 pieces"})
+    bos_block_share: float = field(default=1.0, metadata={
+        "help": "share of mBART pretraining blocks that start with <s> as in mbart.cc25 (1); the others are in "
+                "the finetuning format x </s> [L] (task multilingual_denoising_mixed_bos)"})
     xlmr_embed_dim: int = field(default=64, metadata={"help": "XLM-R model dimension"})
     xlmr_ffn_dim: int = field(default=128, metadata={"help": "XLM-R feed-forward dimension"})
     xlmr_layers: int = field(default=2, metadata={"help": "XLM-R layers"})

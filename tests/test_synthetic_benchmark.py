@@ -11,7 +11,7 @@ import pytest
 from fairseq_xlgen.cli.make_benchmark import main as make_benchmark_main
 from fairseq_xlgen.data.synthetic_benchmark import (
     LANGUAGES, RESERVED_WORDS, SIZES, SPLITS, Clause, ConceptSpace, Meaning, MeaningSampler, NounPhrase,
-    _rng, build_lexica, generate_benchmark, load_gold_lexicon, segmentation_path,
+    stream_rng, build_lexica, generate_benchmark, load_gold_lexicon, segmentation_path,
 )
 
 TINY = SIZES["tiny"]
@@ -195,7 +195,7 @@ def test_no_word_of_any_lexicon_is_reserved(size):
 def test_meanings_cluster_by_topic():
     """Concepts co-occur with the members of their topics, the same way in every language."""
     space = ConceptSpace.build(1, SIZES["small"]["concepts"])
-    sampler, rng = MeaningSampler(space), _rng(1, "test")
+    sampler, rng = MeaningSampler(space), stream_rng(1, "test")
     same_topic = total = 0
     for _ in range(500):
         clause = sampler.meaning(rng).clauses[0]
@@ -210,7 +210,7 @@ def test_meanings_cluster_by_topic():
 
 def test_documents_keep_one_topic_and_clauses_agree_in_number():
     space = ConceptSpace.build(1, SIZES["small"]["concepts"])
-    sampler, rng = MeaningSampler(space), _rng(1, "test")
+    sampler, rng = MeaningSampler(space), stream_rng(1, "test")
     agree = total = 0
     for _ in range(300):
         verbs = [clause.verb for meaning in sampler.document(rng) for clause in meaning.clauses]

@@ -37,7 +37,7 @@ def test_every_pair_and_layer_is_measured_on_the_tiny_fixture(benchmark_dir, pre
         assert all(0 <= p <= 1 for p in row["precision_at_1"])
         if row["measure"] == "word":
             pair = row["pair"]
-            gold = bench.read_gold(os.path.join(benchmark_dir, "lexicon", f"{pair}.gold.tsv"))
+            gold = bench.held_out_gold(benchmark_dir, pair)
             sources = sorted(gold)[:20]
             assert row["queries"] == 20 and row["candidates"] == len({t for s in sources for t in gold[s]})
             assert all(s not in gold[s] for s in sources)  # identical forms (names, numerals) left out

@@ -79,7 +79,7 @@ NAME_SYLLABLES = tuple(c + v for c in "kmtrsnldbpgv" for v in "aeiou")
 CYRILLIC_LETTERS = str.maketrans("kmtrsnldbpgvaeiou", "кмтрснлдбпгваеиоу")
 
 
-def _rng(seed, *stream):
+def stream_rng(seed, *stream):
     """A random generator for one named stream; only its random() is used (stable across Pythons)."""
     digest = hashlib.sha256("/".join(map(str, (seed,) + stream)).encode()).digest()
     return random.Random(int.from_bytes(digest[:8], "big"))
@@ -147,7 +147,7 @@ class ConceptSpace:
 
     @classmethod
     def build(cls, seed, n_concepts):
-        rng, topic_rng = _rng(seed, "concepts"), _rng(seed, "topics")
+        rng, topic_rng = stream_rng(seed, "concepts"), stream_rng(seed, "topics")
         counts = {cat: round(share * n_concepts) for cat, share in CATEGORY_SHARES.items()}
         n_topics = max(2 * TOPICS_PER_CONCEPT, n_concepts // CONCEPTS_PER_TOPIC)
         domain_of = ZipfSampler(max(2, n_topics // TOPICS_PER_DOMAIN), DOMAIN_EXPONENT)
@@ -159,7 +159,7 @@ class ConceptSpace:
             noun_class=tuple(_choice(rng, NOUN_CLASSES) for _ in range(counts["noun"])),
             animate=tuple(i == 0 or rng.random() < 0.4 for i in range(counts["noun"])),
             time_tense=tuple(TENSES[i % len(TENSES)] for i in range(counts["time"])),
-            names=tuple(_draw_unique(rng, _random_name, counts["name"], set())),
+            names=tuple(draw_unique(rng, _random_name, counts["name"], set())),
             n_topics=n_topics,
             domains=tuple(map(tuple, domains)),
             topics={cat: tuple(_concept_topics(topic_rng, n_topics, domains[domain_of(topic_rng)]) for _ in range(n))
@@ -396,7 +396,7 @@ class Lexicon:
         self.spec, self.space = spec, space
         self.clause_order, self.phrase_order, self.verb_order = (
             spec.clause_order.split(), spec.phrase_order.split(), spec.verb_order.split())
-        rng, used = _rng(seed, "lexicon", spec.code), set()
+        rng, used = stream_rng(seed, "lexicon", spec.code), set()
 
         def coin(rank_fraction, category="function", noun_class=0):
             units = spec.shape.units(rank_fraction)
@@ -513,7 +513,7 @@ def load_gold_lexicon(path):
 
 
 # -------------------------------------------------------------------------- corpora
-def _draw_unique(rng, draw, n, seen):
+def draw_unique(rng, draw, n, seen):
     """`n` items from `draw(rng)` that are not in `seen` (which is updated)."""
     items = []
     while len(items) < n:
@@ -547,7 +547,7 @@ def _build_files(seed, size, langs, progress):
             vocabulary[code].update(token for tokens in token_lists for token in tokens)
 
     for code in langs:
-        rng, lexicon = _rng(seed, "mono", code), lexica[code]
+        rng, lexicon = stream_rng(seed, "mono", code), lexica[code]
         mono = [[token for meaning in sampler.document(rng, MONO_SENTENCES)
                  for token in (lexicon.question if rng.random() < MONO_QUESTION_SHARE else lexicon.sentence)(meaning)]
                 for _ in range(counts["mono"])]
@@ -556,7 +556,7 @@ def _build_files(seed, size, langs, progress):
 
     seen = set()  # one multi-way parallel corpus; splits are disjoint
     for split in EVAL_SPLITS + ("train",):
-        meanings = _draw_unique(_rng(seed, "parallel", split), sampler.meaning, counts["parallel"][split], seen)
+        meanings = draw_unique(stream_rng(seed, "parallel", split), sampler.meaning, counts["parallel"][split], seen)
         sentences = {code: [lexica[code].sentence(m) for m in meanings] for code in langs}
         for l1, l2 in itertools.combinations(sorted(langs), 2):
             for code in (l1, l2):
@@ -570,10 +570,10 @@ def _build_files(seed, size, langs, progress):
              "title": (sampler.meaning, Lexicon.sentence, Lexicon.question)}
     for task, (draw, source, target) in tasks.items():
         shared = set()  # valid/test meanings are the same in every language
-        splits = {split: _draw_unique(_rng(seed, task, split), draw, counts["tasks"][split], shared)
+        splits = {split: draw_unique(stream_rng(seed, task, split), draw, counts["tasks"][split], shared)
                   for split in EVAL_SPLITS}
         for code in langs:
-            splits["train"] = _draw_unique(_rng(seed, task, "train", code), draw, counts["tasks"]["train"], set(shared))
+            splits["train"] = draw_unique(stream_rng(seed, task, "train", code), draw, counts["tasks"]["train"], set(shared))
             for split, items in splits.items():
                 add(f"tasks/{task}/{code}/{split}.source", code, [source(lexica[code], x) for x in items])
                 add(f"tasks/{task}/{code}/{split}.target", code, [target(lexica[code], x) for x in items])
@@ -599,7 +599,7 @@ def _gc_paused():
 
 
 # --------------------------------------------------------------------------- output
-def _check_arguments(seed, size, langs):
+def check_arguments(seed, size, langs):
     """(seed, canonical language tuple); one-line ValueErrors for bad values."""
     try:
         seed = operator.index(seed)
@@ -624,7 +624,7 @@ def generate_benchmark(out_dir, seed=1, size="small", langs=None, progress=True,
     other settings raises FileExistsError unless `force`. Anything else that is not an empty
     directory is never replaced.
     """
-    seed, langs = _check_arguments(seed, size, langs)
+    seed, langs = check_arguments(seed, size, langs)
     settings = {"generator_version": GENERATOR_VERSION, "seed": seed, "size": size, "langs": list(langs)}
     existing = _read_meta(out_dir)
     if existing is not None and not force and {key: existing.get(key) for key in settings} == settings:
