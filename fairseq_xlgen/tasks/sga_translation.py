@@ -63,6 +63,10 @@ class SgaTranslationTask(TranslationTask):
         pair_dictionary = os.path.join(data, f"dict.{cfg.source_lang}.txt")
         if cfg.source_lang == cfg.target_lang and not os.path.isfile(pair_dictionary):
             return cls.setup_monolingual_task(cfg, data)
+        for lang in (cfg.source_lang, cfg.target_lang):
+            if lang is not None and not os.path.isfile(os.path.join(data, f"dict.{lang}.txt")):
+                raise InputError(f"{os.path.join(data, f'dict.{lang}.txt')}: missing; binarize DATA with "
+                                 "data_prep/prepare_sga.sh TEXT_ROOT XLMR_DIR DATA SRC-TGT")
         task = super().setup_task(cfg, **kwargs)
         if task.src_dict.symbols != task.tgt_dict.symbols:
             raise InputError(f"{cfg.data}: dict.{cfg.source_lang}.txt and dict.{cfg.target_lang}.txt differ; "
