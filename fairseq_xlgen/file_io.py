@@ -42,7 +42,10 @@ def require_file(path, what="input file"):
 
 
 def check_output_path(path, flag):
-    """Fail before any work when the directory of the output ``path`` (given as ``flag``) is missing."""
+    """Fail before any work when the directory of the output ``path`` (given as ``flag``) is missing,
+    or when ``path`` itself is a directory (the final rename onto it would fail after the work)."""
+    if os.path.isdir(path):
+        raise InputError(f"{flag} {path}: is a directory; name the output file, e.g. {os.path.join(path, 'out')}")
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise InputError(f"{flag} {path}: directory {directory} does not exist; create it first")

@@ -186,7 +186,12 @@ CASES = [
     Case("train-emb/words-japanese", ["xlgen-train-embeddings", "--input", "{pieces}", "--output", "{d}/e.vec",
                                       "--lexicon-unit", "words", "--lang", "ja_XX"],
          ["ja_XX: Japanese is written without spaces and has no word segmenter", "pass --lexicon-unit pieces"]),
+    Case("train-emb/output-is-directory", ["xlgen-train-embeddings", "--input", "{pieces}", "--output", "{d}/out"],
+         ["--output {d}/out: is a directory; name the output file"], write("out/kept", "")),
     # ---- xlgen-map-embeddings
+    Case("map-emb/output-is-directory", ["xlgen-map-embeddings", "--src-emb", "{good_vec}", "--tgt-emb", "{good_vec}",
+                                         "--src-out", "{d}/out", "--tgt-out", "{d}/t.vec", "--identical"],
+         ["--src-out {d}/out: is a directory; name the output file"], write("out/kept", "")),
     Case("map-emb/missing", ["xlgen-map-embeddings", "--src-emb", "{d}/nope.vec", "--tgt-emb", "{good_vec}",
                              "--src-out", "{d}/s.vec", "--tgt-out", "{d}/t.vec"],
          ["{d}/nope.vec: embedding file not found; check the path"]),
@@ -303,7 +308,13 @@ CASES = [
     Case("average/output-directory-missing", ["xlgen-average-checkpoints", "--inputs", "{fixtures}/mbart.cc25/model.pt",
                                               "--output", "{d}/no/avg.pt"],
          ["--output {d}/no/avg.pt: directory {d}/no does not exist; create it first"]),
+    Case("average/output-is-directory", ["xlgen-average-checkpoints", "--inputs", "{fixtures}/mbart.cc25/model.pt",
+                                         "--output", "{d}/out"],
+         ["--output {d}/out: is a directory; name the output file"], write("out/kept", "")),
     # ---- xlgen-language-components
+    Case("components/out-is-directory", ["xlgen-language-components", "--model-dir", "{fixtures}/mbart.cc25", "--text",
+                                         "en_XX={mono_en}", "--out", "{d}/out"],
+         ["--out {d}/out: is a directory; name the output file"], write("out/kept", "")),
     Case("components/k-0", ["xlgen-language-components", "--model-dir", "{fixtures}/mbart.cc25", "--text",
                             "en_XX={mono_en}", "--out", "{d}/c.pt", "--k", "0"],
          ["argument --k: 0: must be a positive integer"]),
@@ -396,6 +407,11 @@ CASES = [
          [*with_option(MSUM, "--task", "language_adversarial_summarization"), "--train-langs", "en_XX",
           "--adversarial-data", "{d}/mono", "--adversarial-langs", "zh"], ["--adversarial-langs zh: not in --langs"],
          MSUM_DATA),
+    Case("adversarial/probe-valid-split-missing",  # the probe runs at validation: it is read at setup
+         [*without(with_option(MSUM, "--task", "language_adversarial_summarization"), "--disable-validation"),
+          "--train-langs", "en_XX",
+          "--adversarial-data", "{d}/mono", "--adversarial-langs", "zh_CN"],
+         ["{d}/mono/en_XX/valid", "prepare_denoising.sh", "--probe-sentences 0 turns it off"], MSUM_DATA),
     # ---- mbart_laft
     Case("laft/components-truncated", with_option(LAFT, "--language-components", "{d}/c.pt"),
          ["{d}/c.pt: not a readable language-components file", "re-run xlgen-language-components"],
@@ -404,6 +420,7 @@ CASES = [
          ["{comp}: no components for fr_XX", "estimate them with xlgen-language-components --text fr_XX=FILE"]),
     Case("laft/k-0", [*LAFT, "--laft-k", "0"], ["--laft-k 0: must be at least 1"]),
     # ---- sga_translation, xlmr_sga
+    Case("sga/dict-missing", SGA, ["{d}/sga/dict.de_DE.txt: missing", "data_prep/prepare_sga.sh"]),
     Case("sga/lang-pairs", [*SGA, "--lang-pairs", "de_DE"], ["--lang-pairs de_DE: write pairs as src-tgt"], SGA_DATA),
     Case("sga/pretrained-missing", with_option(SGA, "--pretrained-xlmr-checkpoint", "{d}/xlmr"),
          ["{d}/xlmr: missing; --pretrained-xlmr-checkpoint must name"], SGA_DATA),
