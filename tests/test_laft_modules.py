@@ -1,8 +1,9 @@
 """LAFT's maths (paper 001 §3) on hand-worked numbers: removal, streaming SVD, fusion, adapters,
-and the TM+adv gate and gradient separation."""
+the TM+adv gate and gradient separation, its adversary losses, and the held-out language probe."""
 import torch
 import pytest
 
+from fairseq_xlgen.analysis.language_probe import probe_accuracy
 from fairseq_xlgen.modules.fusion import LanguageFusion
 from fairseq_xlgen.modules.language_adapter import Adapter, AdapterSet
 from fairseq_xlgen.modules.language_adversary import GatedCombination, LanguageClassifier, adversarial_losses
@@ -129,3 +130,65 @@ def test_gate_and_classifier_gradients_are_separated():
     l_cls, l_adv = adversarial_losses(classifier, pooled, torch.tensor([1, 0]))
     assert l_cls.item() == pytest.approx(2 * torch.log(torch.tensor(2.0)).item())
     assert l_adv.item() == pytest.approx(l_cls.item())
+
+
+@pytest.mark.parametrize("mode, l_adv", [
+    # logits z = (1, 0.5) for labels (1, 0); L_cls = softplus(-1) + softplus(0.5) = 1.28734
+    ("flip", 1.78734),        # labels (0, 1): softplus(1) + softplus(-0.5)
+    ("reverse", -1.28734),    # −L_cls (gradient reversal)
+    ("confusion", 1.53734),   # target 1/2: softplus(z) − z/2 summed = 0.81326 + 0.72408
+])
+def test_adversary_losses_by_mode(mode, l_adv):
+    classifier = LanguageClassifier(2)
+    with torch.no_grad():
+        classifier.weight.copy_(torch.tensor([[1.0, 0.0]]))
+    pooled = torch.tensor([[1.0, -1.0], [0.5, 2.0]], requires_grad=True)
+    l_cls, adv = adversarial_losses(classifier, pooled, torch.tensor([1, 0]), mode)
+    assert l_cls.item() == pytest.approx(1.28734, abs=1e-5)
+    assert adv.item() == pytest.approx(l_adv, abs=1e-5)
+    adv.backward()
+    assert classifier.weight.grad is None and pooled.grad.abs().sum() > 0
+
+
+def test_confusion_loss_is_flat_at_chance():
+    """The domain-confusion target 1/2 has zero gradient where the classifier is at chance (logit 0);
+    flipped labels still push there (towards the inverted language)."""
+    classifier = LanguageClassifier(2)
+    with torch.no_grad():
+        classifier.weight.copy_(torch.tensor([[1.0, 0.0]]))
+    for mode, flat in (("confusion", True), ("flip", False)):
+        pooled = torch.tensor([[0.0, -1.0], [0.0, 2.0]], requires_grad=True)  # logits 0
+        _, adv = adversarial_losses(classifier, pooled, torch.tensor([1, 1]), mode)
+        adv.backward()
+        assert (pooled.grad.abs().max().item() < 1e-6) == flat
+
+
+def test_mlp_classifier_keeps_the_gradients_separated():
+    classifier = LanguageClassifier(3, hidden_dim=4)
+    assert sum(p.numel() for p in classifier.parameters()) == 3 * 4 + 4 + 4
+    pooled = torch.randn(5, 3, requires_grad=True)
+    l_cls, l_adv = adversarial_losses(classifier, pooled, torch.tensor([1, 0, 1, 0, 0]))
+    l_cls.backward()
+    assert pooled.grad is None and all(p.grad is not None for p in classifier.parameters())
+    classifier.zero_grad(set_to_none=True)
+    l_adv.backward()
+    assert all(p.grad is None for p in classifier.parameters()) and pooled.grad.abs().sum() > 0
+
+
+def test_probe_reads_a_language_that_fools_the_trained_classifier():
+    """The failure mode of flipped labels: the representation of language 0 at +1, language 1 at −1
+    along one axis fools a classifier that learnt the opposite signs (0% correct), yet a fresh
+    logistic regression reads it perfectly."""
+    x = torch.tensor([[1.0, 0.3], [1.0, -0.2], [-1.0, 0.1], [-1.0, 0.4]] * 4)
+    y = torch.tensor([0, 0, 1, 1] * 4)
+    fooled = (x[:, 0] > 0).long()  # the classifier's rule: positive = language 1
+    assert fooled.eq(y).float().mean().item() == 0.0
+    assert probe_accuracy(x[:12], y[:12], x[12:], y[12:]) == (1.0, 0.5)
+
+
+def test_probe_without_language_information_is_at_chance():
+    """Identical vectors for three balanced languages: every prediction is the same class, 1/3 correct."""
+    x = torch.ones(12, 4)
+    y = torch.tensor([0, 1, 2] * 4)
+    accuracy, chance = probe_accuracy(x[:9], y[:9], x[9:], y[9:])
+    assert accuracy == pytest.approx(1 / 3) and chance == pytest.approx(1 / 3)

@@ -9,7 +9,14 @@ Reads WORK/results/<setting>/<system>/test.<lang>.{scores,langid}.json, the hypo
 collapsed system from a weak one, the share of outputs in the source language, the share of
 empty outputs, the outputs' length relative to the references (characters without spaces)
 and the task finetuning's final training NLL (bits per target token, fairseq's
-train_nll_loss); writes it to WORK/results/summary.md, the numbers to WORK/results/summary.json.
+train_nll_loss), and for TM+adv the held-out language probe of its last validation (a fresh
+logistic regression reading the language from the pooled task-module output; chance = 1/number
+of languages); writes it to WORK/results/summary.md, the numbers to WORK/results/summary.json
+(``{"systems": [...], "adversary": {...}}``).
+
+With adversary.sh's runs (WORK/checkpoints/adversary/<configuration>/seed<N>/train.log) it adds
+a second table: per configuration the probe accuracy, the classifier's own accuracy and the
+task's valid NLL of the last validation, mean and range over the seeds.
 """
 import glob
 import json
@@ -30,6 +37,14 @@ def final_train_nll(log_path):
         return None
     values = re.findall(r'"train_nll_loss": "([0-9.]+)"', open(log_path, encoding="utf-8").read())
     return float(values[-1]) if values else None
+
+
+def last_validation(log_path):
+    """The last ``valid`` record of a fairseq-train JSON log (``{}`` when it has none)."""
+    if not os.path.exists(log_path):
+        return {}
+    records = re.findall(r"\| valid \| (\{.*\})", open(log_path, encoding="utf-8").read())
+    return json.loads(records[-1]) if records else {}
 
 
 def output_stats(hyp_path):
@@ -60,19 +75,21 @@ def collect(work):
         trainable = open(trainable_file).read() if os.path.exists(trainable_file) else ""
         share = re.search(r"\(([0-9.]+)%\)", trainable)
         empty, length = output_stats(path.replace(".scores.json", ".txt"))
+        log = os.path.join(work, "checkpoints", setting, system, "train.log")
+        probe = last_validation(log).get("valid_probe_accuracy")
         rows.append({"setting": setting, "system": system, "lang": lang, "rougeL": scores["rougeL"],
                      "sp_rougeL": scores["sp_rougeL"], "wrong_language_rate": lid["wrong_language_rate"],
                      "source_language_rate": lid.get("source_language_rate"),
                      "empty_percent": empty, "length_ratio": length,
-                     "train_nll": final_train_nll(os.path.join(work, "checkpoints", setting, system, "train.log")),
+                     "train_nll": final_train_nll(log), "probe_percent": None if probe is None else 100 * float(probe),
                      "trainable_percent": float(share.group(1)) if share else None})
     return rows
 
 
 def markdown(rows):
     lines = ["| setting | system | language | ROUGE-L | SP-ROUGE-L | wrong language % | in source language % "
-             "| empty % | length / ref | train NLL | trainable % |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| empty % | length / ref | train NLL | probe % | trainable % |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     fmt = lambda value, spec: "" if value is None else format(value, spec)  # noqa: E731
     order = list(SYSTEMS)
     for row in sorted(rows, key=lambda r: (r["setting"] != "zero-shot", r["setting"], r["lang"],
@@ -81,18 +98,45 @@ def markdown(rows):
                      f"{row['rougeL']:.2f} | {row['sp_rougeL']:.2f} | {row['wrong_language_rate']:.1f} | "
                      f"{fmt(row['source_language_rate'], '.1f')} | {fmt(row['empty_percent'], '.1f')} | "
                      f"{fmt(row['length_ratio'], '.2f')} | {fmt(row['train_nll'], '.2f')} | "
-                     f"{fmt(row['trainable_percent'], '.2f')} |")
+                     f"{fmt(row['probe_percent'], '.1f')} | {fmt(row['trainable_percent'], '.2f')} |")
+    return "\n".join(lines) + "\n"
+
+
+def adversary_rows(work):
+    """Per adversary.sh configuration: the last validation of each seed's run."""
+    rows = {}
+    for log in sorted(glob.glob(os.path.join(work, "checkpoints", "adversary", "*", "seed*", "train.log"))):
+        config = log.split(os.sep)[-3]
+        valid = last_validation(log)
+        if "valid_probe_accuracy" in valid:
+            rows.setdefault(config, []).append({key: float(valid[f"valid_{key}"]) for key in (
+                "probe_accuracy", "probe_chance", "cls_accuracy", "nll_loss", "num_updates")})
+    return rows
+
+
+def adversary_markdown(rows):
+    spread = lambda values: f"{sum(values) / len(values):.3f} ({min(values):.3f}–{max(values):.3f})"  # noqa: E731
+    lines = ["| configuration | seeds | updates | probe accuracy | chance | classifier accuracy | valid NLL |",
+             "|---|---|---|---|---|---|---|"]
+    for config, runs in rows.items():
+        column = lambda key: [run[key] for run in runs]  # noqa: E731
+        lines.append(f"| {config} | {len(runs)} | {int(max(column('num_updates')))} | "
+                     f"{spread(column('probe_accuracy'))} | {max(column('probe_chance')):.3f} | "
+                     f"{spread(column('cls_accuracy'))} | {spread(column('nll_loss'))} |")
     return "\n".join(lines) + "\n"
 
 
 def main(work):
     rows = collect(work)
     table = markdown(rows)
+    adversary = adversary_rows(work)
+    if adversary:
+        table += "\n" + adversary_markdown(adversary)
     print(table)
     with atomic_output(os.path.join(work, "results", "summary.md")) as f:
         f.write(table)
     with atomic_output(os.path.join(work, "results", "summary.json")) as f:
-        json.dump(rows, f, indent=2)
+        json.dump({"systems": rows, "adversary": adversary}, f, indent=2)
 
 
 if __name__ == "__main__":

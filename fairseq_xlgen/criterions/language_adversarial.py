@@ -9,6 +9,12 @@
 Monolingual batches (``language_adversarial_summarization``) contribute L_cls + L_adv only.
 L_gen is summed over target tokens as fairseq's criterion does; L_cls and L_adv are scaled
 to the same per-unit weight (their mean over texts counts as much as the mean token loss).
+
+Options outside the paper (defaults: the paper's setting), the usual remedies of adversarial
+training (examples/laft/README.md measures them): ``--adversary-loss reverse|confusion``
+instead of flipped labels (:mod:`fairseq_xlgen.modules.language_adversary`),
+``--adversary-weight`` λ on L_adv, ``--adversary-every k`` (L_adv on every k-th update only:
+k classifier steps per adversary step) and the model's ``--adversary-hidden`` (MLP classifier).
 """
 from dataclasses import dataclass, field
 
@@ -20,7 +26,7 @@ from fairseq.criterions.label_smoothed_cross_entropy import (
 
 from fairseq_xlgen.file_io import InputError
 from fairseq_xlgen.models.mbart_laft import last_token
-from fairseq_xlgen.modules.language_adversary import adversarial_losses
+from fairseq_xlgen.modules.language_adversary import ADVERSARY_MODES, adversarial_losses
 from fairseq_xlgen.modules.language_components import mean_pool, sentence_token_mask
 
 
@@ -28,13 +34,28 @@ from fairseq_xlgen.modules.language_components import mean_pool, sentence_token_
 class LanguageAdversarialConfig(LabelSmoothedCrossEntropyCriterionConfig):
     adversarial_source_lang: str = field(
         default="en_XX", metadata={"help": "the source language (label 1 of the language classifier)"})
+    adversary_loss: str = field(
+        default="flip", metadata={"help": "L_adv: flip (the paper's flipped labels), reverse (−L_cls, gradient "
+                                          "reversal, Ganin & Lempitsky 2015) or confusion (cross-entropy against "
+                                          "1/2, Tzeng et al. 2015)"})
+    adversary_weight: float = field(default=1.0, metadata={"help": "weight λ of L_adv in the loss (paper: 1)"})
+    adversary_every: int = field(
+        default=1, metadata={"help": "L_adv on every k-th update only (k classifier steps per adversary step; "
+                                     "paper: 1)"})
 
 
 @register_criterion("language_adversarial", dataclass=LanguageAdversarialConfig)
 class LanguageAdversarialCriterion(LabelSmoothedCrossEntropyCriterion):
-    def __init__(self, task, sentence_avg, label_smoothing, adversarial_source_lang, ignore_prefix_size=0,
-                 report_accuracy=False):
+    def __init__(self, task, sentence_avg, label_smoothing, adversarial_source_lang, adversary_loss="flip",
+                 adversary_weight=1.0, adversary_every=1, ignore_prefix_size=0, report_accuracy=False):
         super().__init__(task, sentence_avg, label_smoothing, ignore_prefix_size, report_accuracy)
+        if adversary_loss not in ADVERSARY_MODES:
+            raise InputError(f"--adversary-loss {adversary_loss}: choose one of {', '.join(ADVERSARY_MODES)}")
+        if adversary_every < 1 or adversary_weight < 0:
+            raise InputError(f"--adversary-every {adversary_every} / --adversary-weight {adversary_weight}: "
+                             "give k >= 1 and λ >= 0")
+        self.adversary_loss, self.adversary_weight, self.adversary_every = (
+            adversary_loss, adversary_weight, adversary_every)
         self.source_token = task.source_dictionary.index(f"[{adversarial_source_lang}]")
         if self.source_token == task.source_dictionary.unk():
             raise InputError(f"--adversarial-source-lang {adversarial_source_lang}: not a language of the "
@@ -52,8 +73,8 @@ class LanguageAdversarialCriterion(LabelSmoothedCrossEntropyCriterion):
         pooled_adversary = mean_pool(
             model.encoder.task_module(encoder_out["task_module_input"][0].detach(), padding), text)
         classifier = model.encoder.language_classifier
-        l_cls, _ = adversarial_losses(classifier, pooled, is_source)
-        _, l_adv = adversarial_losses(classifier, pooled_adversary, is_source)
+        l_cls, _ = adversarial_losses(classifier, pooled, is_source, self.adversary_loss)
+        _, l_adv = adversarial_losses(classifier, pooled_adversary, is_source, self.adversary_loss)
         correct = (classifier.classifier_logits(pooled) > 0).eq(is_source).sum()
         return l_cls, l_adv, correct, len(src_tokens)
 
@@ -70,7 +91,9 @@ class LanguageAdversarialCriterion(LabelSmoothedCrossEntropyCriterion):
             terms.append(self.adversarial_terms(
                 model, mono, model.encoder(mono["src_tokens"], src_lengths=mono["src_lengths"])))
         l_cls, l_adv, correct, texts = (sum(values) for values in zip(*terms))
-        loss = gen_loss + (l_cls + l_adv) * sample_size / texts
+        adversary_step = not model.training or model.encoder.language_classifier.num_updates % self.adversary_every == 0
+        weight = self.adversary_weight if adversary_step else 0.0
+        loss = gen_loss + (l_cls + weight * l_adv) * sample_size / texts
         logging_output = {
             "loss": loss.data, "nll_loss": nll_loss.data, "ntokens": task["ntokens"],
             "nsentences": task["target"].size(0), "sample_size": sample_size,

@@ -141,7 +141,7 @@ class LaftEncoder(TransformerEncoderBase):
                 self.load_components_file()
         if self.variant == "tm_adv":
             self.gate = GatedCombination(d)
-            self.language_classifier = LanguageClassifier(d)
+            self.language_classifier = LanguageClassifier(d, args.adversary_hidden)
 
     def _apply(self, fn, *args, **kwargs):
         """``model.half()`` (``--fp16``) leaves c_L in fp32: removal and projection stay fp32 (§3.1)."""
@@ -260,7 +260,10 @@ class MBartLaftModel(BARTModel):
         parser.add_argument("--task-module-layers", type=int, help="Transformer layers of the task module (2)")
         parser.add_argument("--fusion-dim", type=int, help="d_a of the fusion D/U layers (paper: 1024)")
         parser.add_argument("--adapter-dim", type=int,
-                            help="bottleneck of the language adapters (LAFT) or task adapters (adapter baseline)")
+                            help="bottleneck of the language adapters (LAFT) or task adapters (adapter baseline); "
+                                 "default encoder_embed_dim // 2 (Pfeiffer et al. 2020b's reduction factor 2)")
+        parser.add_argument("--adversary-hidden", type=int,
+                            help="TM+adv: hidden units of an MLP language classifier (0: linear W_c, the paper's)")
 
     @classmethod
     def build_model(cls, args, task):
@@ -269,6 +272,8 @@ class MBartLaftModel(BARTModel):
         for flag in ("laft_k", "task_module_layers", "fusion_dim", "adapter_dim"):
             if getattr(args, flag) < 1:
                 raise InputError(f"--{flag.replace('_', '-')} {getattr(args, flag)}: must be at least 1")
+        if args.adversary_hidden < 0:
+            raise InputError(f"--adversary-hidden {args.adversary_hidden}: must be 0 (linear) or more")
         model = super().build_model(args, task)
         model.set_trainable()
         return model
@@ -320,25 +325,26 @@ def laft_defaults(args, variant="laft"):
     args.laft_removal = getattr(args, "laft_removal", "sentence")
     args.task_module_layers = getattr(args, "task_module_layers", 2)
     args.fusion_dim = getattr(args, "fusion_dim", 1024)
-    args.adapter_dim = getattr(args, "adapter_dim", 1024)
+    # Pfeiffer et al. 2020b's language adapters (reduction factor 2): 512 for mbart-large
+    args.adapter_dim = getattr(args, "adapter_dim", args.encoder_embed_dim // 2)
+    args.adversary_hidden = getattr(args, "adversary_hidden", 0)
 
 
 def tiny_laft_defaults(args, variant):
     args.fusion_dim = getattr(args, "fusion_dim", args.encoder_embed_dim)
-    args.adapter_dim = getattr(args, "adapter_dim", args.encoder_embed_dim)
     laft_defaults(args, variant)
 
 
 @register_model_architecture("mbart_laft", "mbart_laft_large")
 def mbart_laft_large_architecture(args):
-    laft_defaults(args)
     mbart_large_architecture(args)
+    laft_defaults(args)
 
 
 @register_model_architecture("mbart_laft", "mbart_laft_base")
 def mbart_laft_base_architecture(args):
-    laft_defaults(args)
     mbart_base_architecture(args)
+    laft_defaults(args)
 
 
 @register_model_architecture("mbart_laft", "mbart_laft_tiny")
@@ -349,14 +355,14 @@ def mbart_laft_tiny_architecture(args):
 
 @register_model_architecture("mbart_laft", "mbart_tm_adv_large")
 def mbart_tm_adv_large_architecture(args):
-    laft_defaults(args, "tm_adv")
     mbart_large_architecture(args)
+    laft_defaults(args, "tm_adv")
 
 
 @register_model_architecture("mbart_laft", "mbart_tm_adv_base")
 def mbart_tm_adv_base_architecture(args):
-    laft_defaults(args, "tm_adv")
     mbart_base_architecture(args)
+    laft_defaults(args, "tm_adv")
 
 
 @register_model_architecture("mbart_laft", "mbart_tm_adv_tiny")

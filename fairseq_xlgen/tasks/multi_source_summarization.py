@@ -47,6 +47,16 @@ from fairseq_xlgen.tasks.translation_from_pretrained_bart import TranslationFrom
 logger = logging.getLogger(__name__)
 
 
+def on_first_rank(compute):
+    """``compute()`` on the first data-parallel rank, sent to the others (every rank then holds the
+    same value; a rank's own model states could differ in the last bits on some devices)."""
+    ranks = distributed_utils.get_data_parallel_world_size()
+    value = compute() if ranks == 1 or distributed_utils.get_data_parallel_rank() == 0 else None
+    if ranks > 1:
+        value = distributed_utils.broadcast_object(value, src_rank=0, group=distributed_utils.get_data_parallel_group())
+    return value
+
+
 @dataclass
 class MultiSourceSummarizationConfig(TranslationFromPretrainedBARTConfig):
     train_langs: str = field(
@@ -192,21 +202,14 @@ class MultiSourceSummarizationTask(DataclassOptions, TranslationFromPretrainedBA
                                       bos_token=self.tgt_dict.index(f"[{self.args.eval_lang}]"))
 
     def begin_valid_epoch(self, epoch, model):
-        """Compute XLRS once per validation (logged by :meth:`post_validate`): under data-parallel
-        training on the first rank only, which sends its values to the others, so that every rank
-        holds the same numbers (a rank's own states could differ in the last bits on some devices)."""
+        """Compute XLRS once per validation (logged by :meth:`post_validate`), under data-parallel
+        training on the first rank only (:func:`on_first_rank`)."""
         super().begin_valid_epoch(epoch, model)
         if not self.xlrs_pairs:
             return
-        ranks = distributed_utils.get_data_parallel_world_size()
-        scores = None
-        if ranks == 1 or distributed_utils.get_data_parallel_rank() == 0:
-            scores = {f"xlrs_{name.replace('-', '_')}": value
-                      for name, value in xlrs_by_pair(model, self.src_dict, self.xlrs_pieces, self.xlrs_pairs).items()}
-        if ranks > 1:
-            scores = distributed_utils.broadcast_object(scores, src_rank=0,
-                                                        group=distributed_utils.get_data_parallel_group())
-        self.xlrs_scores = scores
+        self.xlrs_scores = on_first_rank(lambda: {
+            f"xlrs_{name.replace('-', '_')}": value
+            for name, value in xlrs_by_pair(model, self.src_dict, self.xlrs_pieces, self.xlrs_pairs).items()})
 
     def post_validate(self, model, stats, aggregator):
         """Add the XLRS of this validation to the validation stats fairseq prints and logs."""
