@@ -436,9 +436,11 @@ CASES = [
 
 
 def snapshot(directory):
-    """``{relative path: (size, mtime)}`` of every file below ``directory``."""
+    """``{relative path: (size, mtime)}`` of every file below ``directory``, ``None`` for each directory
+    (an empty ``--save-dir`` left behind counts as written: fairseq-train creates it after the setup, patch)."""
     found = {}
-    for root, _, names in os.walk(directory):
+    for root, dirs, names in os.walk(directory):
+        found.update((os.path.relpath(os.path.join(root, name), directory), None) for name in dirs)
         for name in names:
             path = os.path.join(root, name)
             stat = os.stat(path)
