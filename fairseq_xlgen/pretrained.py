@@ -50,6 +50,9 @@ class TinyModelConfig:
     bos_block_share: float = field(default=1.0, metadata={
         "help": "share of mBART pretraining blocks that start with <s> as in mbart.cc25 (1); the others are in "
                 "the finetuning format x </s> [L] (task multilingual_denoising_mixed_bos)"})
+    embedding_init: str = field(default="random", metadata={
+        "help": "token embeddings before pretraining: random (fairseq's init) or skipgram (joint skip-gram vectors "
+                "of the pretraining text's pieces, all languages in one space, scaled to the random rows' norm)"})
     xlmr_embed_dim: int = field(default=64, metadata={"help": "XLM-R model dimension"})
     xlmr_ffn_dim: int = field(default=128, metadata={"help": "XLM-R feed-forward dimension"})
     xlmr_layers: int = field(default=2, metadata={"help": "XLM-R layers"})

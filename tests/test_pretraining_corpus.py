@@ -172,3 +172,41 @@ def test_mixed_bos_task_refuses_a_share_outside_zero_one(tmp_path):
         "--arch", "mbart_large", "--bos-block-share", "1.5"])
     with pytest.raises(ValueError, match="--bos-block-share 1.5: expected a share between 0 and 1"):
         tasks.setup_task(args)
+
+
+# ------------------------------------------------------------------ --embedding-init skipgram
+def test_skipgram_init_sets_piece_rows_to_centred_vectors_at_the_random_norm(tmp_path, monkeypatch):
+    from fairseq_xlgen.data import pretrained_fixtures
+    from fairseq_xlgen.pretrained import TinyModelConfig
+
+    data = _denoising_data(tmp_path)
+    cfg = TinyModelConfig(embedding_init="skipgram")
+    # hand-made vectors: centred over the two pieces they are (1, 0, ...) and (-1, 0, ...), normalised the same
+    vectors = {"w1": torch.zeros(cfg.embed_dim), "w2": torch.zeros(cfg.embed_dim)}
+    vectors["w1"][0], vectors["w2"][0] = 3.0, 1.0
+    monkeypatch.setattr(pretrained_fixtures, "piece_vectors", lambda files, dim, seed: vectors)
+    argv = pretrained_fixtures.mbart_argv(cfg, langs=["en_XX", "zh_CN"])
+    flags = pretrained_fixtures.embedding_init_argv(data, argv, [], cfg, str(tmp_path))
+    assert flags[:2] == ["--restore-file", str(tmp_path / "embedding_init.pt")] and "--reset-optimizer" in flags
+    state = torch.load(flags[1], weights_only=False)
+    weight = state["model"]["encoder.embed_tokens.weight"]
+    random = pretrained_fixtures._build_model(pretrained_fixtures._parse_fairseq_args(data, argv))
+    random_weight = random.state_dict()["encoder.embed_tokens.weight"]
+    dictionary = Dictionary.load(os.path.join(data, "dict.txt"))
+    w1, w2 = dictionary.index("w1"), dictionary.index("w2")
+    norm = random_weight.norm(dim=1).mean()
+    assert torch.allclose(weight[w1], torch.eye(cfg.embed_dim)[0] * norm)
+    assert torch.allclose(weight[w2], -torch.eye(cfg.embed_dim)[0] * norm)
+    others = [i for i in range(len(weight)) if i not in (w1, w2)]
+    assert torch.equal(weight[others], random_weight[others])  # specials, other pieces, language tokens
+
+
+def test_embedding_init_must_be_known(tmp_path):
+    from fairseq_xlgen.data.pretrained_fixtures import build_fixtures
+    from fairseq_xlgen.pretrained import TinyModelConfig
+
+    corpus = tmp_path / "en_XX.txt"
+    corpus.write_text("a b .\n")
+    with pytest.raises(ValueError, match="--embedding-init glove: expected one of random, skipgram"):
+        build_fixtures(str(tmp_path / "fx"), [str(corpus)], TinyModelConfig(embedding_init="glove"))
+    assert not (tmp_path / "fx").exists()

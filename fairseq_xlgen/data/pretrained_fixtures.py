@@ -48,7 +48,8 @@ logger = logging.getLogger(__name__)
 FIXTURE_VERSION = 2
 #: settings added since: they identify a fixture only when changed from their default, so fixtures
 #: built before them (e.g. the shipped fixtures/benchmark-small) still match
-SETTINGS_ADDED_AFTER_VERSION_2 = {"bos_block_share": 1.0}
+SETTINGS_ADDED_AFTER_VERSION_2 = {"bos_block_share": 1.0, "embedding_init": "random"}
+EMBEDDING_INITS = ("random", "skipgram")
 
 
 def train_sentencepiece(corpus_files, model_path, vocab_size):
@@ -230,6 +231,48 @@ def _last_checkpoint_model(save_dir, updates):
     return state["model"]
 
 
+def piece_vectors(encoded_files, dim, seed):
+    """Joint skip-gram vectors of the pieces of SentencePiece-encoded files (all languages in one space:
+    the code-switched pretraining text puts words of several languages in one context)."""
+    from gensim.models import Word2Vec
+
+    sentences = []
+    for path in encoded_files:
+        with open(path, encoding="utf-8") as f:
+            sentences.extend(line.split() for line in f if line.strip())
+    model = Word2Vec(sentences, vector_size=dim, window=5, negative=10, min_count=1, sg=1, epochs=5, workers=1,
+                     seed=seed)
+    return {piece: torch.from_numpy(model.wv[piece].copy()) for piece in model.wv.index_to_key}
+
+
+def embedding_init_argv(data_dir, train_argv, encoded_files, cfg, work_dir):
+    """``--restore-file`` flags of a model whose token embeddings are skip-gram vectors (``cfg.embedding_init``).
+
+    The model is built from ``train_argv`` as the pretraining run builds it; each dictionary row with a
+    vector gets it, centred and scaled to the mean norm of the random rows (fp32); other rows (specials,
+    language tokens, ``<mask>``) keep fairseq's initialization.
+    """
+    if cfg.embedding_init == "random":
+        return []
+    from fairseq import tasks
+
+    args = _parse_fairseq_args(data_dir, train_argv)
+    torch.manual_seed(args.seed)
+    task = tasks.setup_task(args)
+    model = task.build_model(args)
+    embedding = next(module for name, module in model.named_modules() if name.endswith("embed_tokens"))
+    weight = embedding.weight.data
+    vectors = piece_vectors(encoded_files, weight.shape[1], cfg.seed)
+    found = [(row, vectors[symbol]) for row, symbol in enumerate(task.source_dictionary.symbols) if symbol in vectors]
+    rows, matrix = torch.tensor([row for row, _ in found]), torch.stack([v for _, v in found]).float()
+    matrix = torch.nn.functional.normalize(matrix - matrix.mean(0), dim=1)
+    weight[rows] = matrix * weight.float().norm(dim=1).mean()
+    path = os.path.join(work_dir, "embedding_init.pt")
+    save_legacy_checkpoint(path, args, model.state_dict())
+    return ["--restore-file", path, "--reset-optimizer", "--reset-dataloader", "--reset-meters",
+            "--reset-lr-scheduler"]
+
+
 def _mixed_bos_argv(cfg):
     """The pretraining task for blocks partly in the finetuning format (none when all keep ``<s>``)."""
     if cfg.bos_block_share == 1:
@@ -257,8 +300,8 @@ def pretrain_mbart(work_dir, corpus_files, spm_model, dict_path, cfg, log):
                               os.path.join(data, lang), log)
     n = cfg.pretrain_updates
     save_dir = os.path.join(work_dir, "checkpoints")
-    _run_logged([
-        sys.executable, "-m", "fairseq_cli.train", data, *mbart_argv(cfg, langs=list(langs)),
+    argv = [
+        *mbart_argv(cfg, langs=list(langs)),
         # mBART's noise: 35% of the words masked in Poisson(3.5) spans, each span by one <mask>
         "--mask", "0.35", "--mask-length", "span-poisson", "--poisson-lambda", "3.5", "--replace-length", "1",
         "--mask-random", "0.1", "--permute-sentences", "0", "--rotate", "0", "--insert", "0",
@@ -267,7 +310,10 @@ def pretrain_mbart(work_dir, corpus_files, spm_model, dict_path, cfg, log):
         "--sample-break-mode", "complete", "--tokens-per-sample", str(cfg.pretrain_tokens_per_sample),
         "--multilang-sampling-alpha", "0.7", *_pretrain_schedule_argv(cfg, n, save_dir),
         *_mixed_bos_argv(cfg),
-    ], log)
+    ]
+    encoded = [os.path.join(work_dir, f"{lang}.spm") for lang in langs]
+    _run_logged([sys.executable, "-m", "fairseq_cli.train", data, *argv,
+                 *embedding_init_argv(data, argv, encoded, cfg, work_dir)], log)
     return _last_checkpoint_model(save_dir, n)
 
 
@@ -283,14 +329,17 @@ def pretrain_xlmr(work_dir, corpus_files, spm_model, dict_path, cfg, log, parall
                           parallel=parallel)
     n = cfg.xlmr_pretrain_updates
     save_dir = os.path.join(work_dir, "checkpoints")
-    _run_logged([
-        sys.executable, "-m", "fairseq_cli.train", data, *xlmr_argv(cfg), "--sample-break-mode", "complete",
+    argv = [
+        *xlmr_argv(cfg), "--sample-break-mode", "complete",
         # overrides xlmr_argv's tokens_per_sample (= max_positions, kept in the saved args as xlmr.base's):
         # argparse keeps the last value given
         "--tokens-per-sample", str(cfg.pretrain_tokens_per_sample),
         # XLM-R's (RoBERTa's) linear decay to 0, which keeps the rate high for longer than inverse-sqrt
         *_pretrain_schedule_argv(cfg, n, save_dir, scheduler=("polynomial_decay", "--total-num-update", str(n))),
-    ], log)
+    ]
+    encoded = [os.path.join(work_dir, "all.spm")]
+    _run_logged([sys.executable, "-m", "fairseq_cli.train", data, *argv,
+                 *embedding_init_argv(data, argv, encoded, cfg, work_dir)], log)
     return _last_checkpoint_model(save_dir, n)
 
 
@@ -357,6 +406,8 @@ def build_fixtures(out_dir, corpus_files, cfg=None, force=False, prebuilt=None, 
     (source file, target file) pairs of translation-LM lines for the XLM-R pretraining.
     """
     cfg = cfg or TinyModelConfig()
+    if cfg.embedding_init not in EMBEDDING_INITS:
+        raise ValueError(f"--embedding-init {cfg.embedding_init}: expected one of {', '.join(EMBEDDING_INITS)}")
     for path in corpus_files:
         if not os.path.isfile(path) or os.path.getsize(path) == 0:
             raise ValueError(f"{path}: missing or empty corpus file; pass monolingual text, one sentence per line")
