@@ -15,8 +15,9 @@ length as its output, i.e. for CTC alignment the *uncollapsed* alignment argmax 
 applied, blanks kept), for Mask-Predict its output with every token duplicated ×2 (§4.4), and
 in later decoding passes the previous pass's uncollapsed argmax. The blank rule belongs to that
 input (and to the denoising passes, as in the authors' decoder): an alignment pass that no
-denoising pass follows decodes with plain argmax and collapse (standard CTC greedy decoding). Training adds noise
-(:mod:`~fairseq_xlgen.modules.sga_noise`) to that canvas (one unrolled step, as the authors).
+denoising pass follows decodes with plain argmax and collapse (standard CTC greedy decoding).
+Training adds noise (:mod:`~fairseq_xlgen.modules.sga_noise`) to that canvas (one unrolled step,
+as the authors).
 During decoding the canvas travels in ``DecoderOut.history[-1]``, while ``output_tokens``
 holds the collapsed sentence ``<s> y </s>`` that fairseq's ``IterativeRefinementGenerator``
 compares across passes for its adaptive (fixed-point) stop.

@@ -40,9 +40,11 @@ def ctc_collapse(tokens: torch.Tensor, blank: int, pad: int, scores: torch.Tenso
 def blank_rule_argmax(lprobs: torch.Tensor, blank: int, threshold: float):
     """Argmax where a blank with probability below ``threshold`` becomes the second-best token.
 
-    The same rule is applied to the canvas the denoiser is trained on and to every decoding
-    pass (the authors' training replaced every blank, their inference only low-confidence
-    ones). ``threshold`` 0 gives the plain argmax. Returns ``(tokens, their log-probs)``.
+    The same rule is applied to the canvas the denoiser is trained on and reads in decoding, and
+    to the denoising passes (the authors' training replaced every blank, their inference only
+    low-confidence ones). ``threshold`` 0 gives the plain argmax, CTC's greedy decoding, which
+    ``xlmr_sga`` uses for an alignment pass that no denoising pass follows. Returns
+    ``(tokens, their log-probs)``.
     """
     top = lprobs.topk(2, dim=-1)
     best, second = top.indices[..., 0], top.indices[..., 1]
