@@ -186,7 +186,7 @@ def test_skipgram_init_sets_piece_rows_to_centred_vectors_at_the_random_norm(tmp
     vectors["w1"][0], vectors["w2"][0] = 3.0, 1.0
     monkeypatch.setattr(pretrained_fixtures, "piece_vectors", lambda files, dim, seed: vectors)
     argv = pretrained_fixtures.mbart_argv(cfg, langs=["en_XX", "zh_CN"])
-    flags = pretrained_fixtures.embedding_init_argv(data, argv, [], cfg, str(tmp_path))
+    flags = pretrained_fixtures.embedding_init_argv("skipgram", data, argv, [], cfg.seed, str(tmp_path))
     assert flags[:2] == ["--restore-file", str(tmp_path / "embedding_init.pt")] and "--reset-optimizer" in flags
     state = torch.load(flags[1], weights_only=False)
     weight = state["model"]["encoder.embed_tokens.weight"]

@@ -48,7 +48,8 @@ logger = logging.getLogger(__name__)
 FIXTURE_VERSION = 2
 #: settings added since: they identify a fixture only when changed from their default, so fixtures
 #: built before them (e.g. the shipped fixtures/benchmark-small) still match
-SETTINGS_ADDED_AFTER_VERSION_2 = {"bos_block_share": 1.0, "embedding_init": "random"}
+SETTINGS_ADDED_AFTER_VERSION_2 = {"bos_block_share": 1.0, "embedding_init": "random", "xlmr_pretrain_lr": 0.0,
+                                  "xlmr_embedding_init": "random"}
 EMBEDDING_INITS = ("random", "skipgram")
 
 
@@ -214,11 +215,11 @@ def _binarize_corpus(files, spm_model, dict_path, encoded, dest, log, parallel=(
                  "--trainpref", encoded, "--destdir", dest, "--workers", "1"], log)
 
 
-def _pretrain_schedule_argv(cfg, updates, save_dir, scheduler=("inverse_sqrt",)):
+def _pretrain_schedule_argv(lr, updates, save_dir, scheduler=("inverse_sqrt",)):
     """Adam, warmup over 10% of the updates then ``scheduler``, no validation, only checkpoint_last."""
     return [
         "--optimizer", "adam", "--adam-betas", "(0.9, 0.98)", "--adam-eps", "1e-6", "--clip-norm", "1.0",
-        "--lr", str(cfg.pretrain_lr), "--lr-scheduler", *scheduler, "--warmup-updates", str(max(1, updates // 10)),
+        "--lr", str(lr), "--lr-scheduler", *scheduler, "--warmup-updates", str(max(1, updates // 10)),
         "--max-update", str(updates), "--disable-validation", "--valid-subset", "train",  # (fairseq loads it anyway)
         "--no-epoch-checkpoints", "--save-dir", save_dir,
         "--num-workers", "0", "--log-format", "json", "--log-interval", str(max(1, updates // 20)),
@@ -245,14 +246,15 @@ def piece_vectors(encoded_files, dim, seed):
     return {piece: torch.from_numpy(model.wv[piece].copy()) for piece in model.wv.index_to_key}
 
 
-def embedding_init_argv(data_dir, train_argv, encoded_files, cfg, work_dir):
-    """``--restore-file`` flags of a model whose token embeddings are skip-gram vectors (``cfg.embedding_init``).
+def embedding_init_argv(init, data_dir, train_argv, encoded_files, seed, work_dir):
+    """``--restore-file`` flags of a model whose token embeddings are skip-gram vectors (``init``: random or
+    skipgram).
 
     The model is built from ``train_argv`` as the pretraining run builds it; each dictionary row with a
     vector gets it, centred and scaled to the mean norm of the random rows (fp32); other rows (specials,
     language tokens, ``<mask>``) keep fairseq's initialization.
     """
-    if cfg.embedding_init == "random":
+    if init == "random":
         return []
     from fairseq import tasks
 
@@ -262,7 +264,7 @@ def embedding_init_argv(data_dir, train_argv, encoded_files, cfg, work_dir):
     model = task.build_model(args)
     embedding = next(module for name, module in model.named_modules() if name.endswith("embed_tokens"))
     weight = embedding.weight.data
-    vectors = piece_vectors(encoded_files, weight.shape[1], cfg.seed)
+    vectors = piece_vectors(encoded_files, weight.shape[1], seed)
     found = [(row, vectors[symbol]) for row, symbol in enumerate(task.source_dictionary.symbols) if symbol in vectors]
     rows, matrix = torch.tensor([row for row, _ in found]), torch.stack([v for _, v in found]).float()
     matrix = torch.nn.functional.normalize(matrix - matrix.mean(0), dim=1)
@@ -308,12 +310,12 @@ def pretrain_mbart(work_dir, corpus_files, spm_model, dict_path, cfg, log):
         "--bpe", "sentencepiece", "--sentencepiece-model", spm_model,  # word boundaries of whole-word masking
         "--no-whole-word-mask-langs", "zh_CN,ja_XX",  # no spaces: mask subwords
         "--sample-break-mode", "complete", "--tokens-per-sample", str(cfg.pretrain_tokens_per_sample),
-        "--multilang-sampling-alpha", "0.7", *_pretrain_schedule_argv(cfg, n, save_dir),
+        "--multilang-sampling-alpha", "0.7", *_pretrain_schedule_argv(cfg.pretrain_lr, n, save_dir),
         *_mixed_bos_argv(cfg),
     ]
     encoded = [os.path.join(work_dir, f"{lang}.spm") for lang in langs]
     _run_logged([sys.executable, "-m", "fairseq_cli.train", data, *argv,
-                 *embedding_init_argv(data, argv, encoded, cfg, work_dir)], log)
+                 *embedding_init_argv(cfg.embedding_init, data, argv, encoded, cfg.seed, work_dir)], log)
     return _last_checkpoint_model(save_dir, n)
 
 
@@ -335,11 +337,12 @@ def pretrain_xlmr(work_dir, corpus_files, spm_model, dict_path, cfg, log, parall
         # argparse keeps the last value given
         "--tokens-per-sample", str(cfg.pretrain_tokens_per_sample),
         # XLM-R's (RoBERTa's) linear decay to 0, which keeps the rate high for longer than inverse-sqrt
-        *_pretrain_schedule_argv(cfg, n, save_dir, scheduler=("polynomial_decay", "--total-num-update", str(n))),
+        *_pretrain_schedule_argv(cfg.xlmr_pretrain_lr or cfg.pretrain_lr, n, save_dir,
+                                 scheduler=("polynomial_decay", "--total-num-update", str(n))),
     ]
     encoded = [os.path.join(work_dir, "all.spm")]
     _run_logged([sys.executable, "-m", "fairseq_cli.train", data, *argv,
-                 *embedding_init_argv(data, argv, encoded, cfg, work_dir)], log)
+                 *embedding_init_argv(cfg.xlmr_embedding_init, data, argv, encoded, cfg.seed, work_dir)], log)
     return _last_checkpoint_model(save_dir, n)
 
 
@@ -406,8 +409,9 @@ def build_fixtures(out_dir, corpus_files, cfg=None, force=False, prebuilt=None, 
     (source file, target file) pairs of translation-LM lines for the XLM-R pretraining.
     """
     cfg = cfg or TinyModelConfig()
-    if cfg.embedding_init not in EMBEDDING_INITS:
-        raise ValueError(f"--embedding-init {cfg.embedding_init}: expected one of {', '.join(EMBEDDING_INITS)}")
+    for flag, init in (("--embedding-init", cfg.embedding_init), ("--xlmr-embedding-init", cfg.xlmr_embedding_init)):
+        if init not in EMBEDDING_INITS:
+            raise ValueError(f"{flag} {init}: expected one of {', '.join(EMBEDDING_INITS)}")
     for path in corpus_files:
         if not os.path.isfile(path) or os.path.getsize(path) == 0:
             raise ValueError(f"{path}: missing or empty corpus file; pass monolingual text, one sentence per line")
