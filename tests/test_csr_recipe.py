@@ -5,6 +5,7 @@ updates, so every step of the recipe goes through the real command-line tools.
 """
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -60,6 +61,34 @@ def test_csr_recipe_runs_end_to_end_and_generates_restorations(benchmark_dir, pr
                    "--path", work / "stage1" / "checkpoint_last.pt", "--gen-subset", "valid", "--beam", "2",
                    "--max-len-b", "30", "--batch-size", "32")
     assert sum(line.startswith("H-") for line in out.splitlines()) == 50
+
+
+def test_csr_recipe_on_chinese_switches_whole_gold_words(benchmark_dir, pretrained_dir, tmp_path):
+    """en_XX-zh_CN: the recipe's default unit for Chinese is words (here cut as the benchmark's
+    gold segmentation), from word2vec to the lexicon to stage 1's switcher."""
+    work = tmp_path / "csr-zh"
+    text_dir = os.path.join(benchmark_dir, "tasks", "translation", "en_XX-zh_CN")
+    env = {
+        "TEXT_DIR": text_dir, "SRC": "en_XX", "TGT": "zh_CN", "PRETRAINED": os.path.join(pretrained_dir, "mbart.cc25"),
+        "SEGMENTER": f"jieba-dict:{text_dir}/train.zh_CN.words", "RESTARTS": "2",
+        "STAGE1_UPDATES": "4", "STAGE2_UPDATES": "2", "AVERAGE": "1", "MAX_TOKENS": "1024",
+        "W2V_ARGS": "--dim 32 --epochs 5 --min-count 2 --workers 1",
+        "MAP_ARGS": "--max-iterations 30 --init-vocab 500",
+    }
+    log = run_tool("bash", os.path.join(REPO, "examples", "csr", "run.sh"), work, env=env, timeout=1800)
+    assert json.loads((work / "lexicon" / "lexicon.json").read_text())["lexicon_unit"] == "words"
+    assert [r["seed"] for r in json.loads((work / "lexicon" / "mapped.zh_CN.vec.json").read_text())["restarts"]] == [0, 1]
+    with open(os.path.join(text_dir, "train.zh_CN.words"), encoding="utf-8") as f:
+        gold_words = {w for line in f for w in line.split()}
+    rows = [line.split("\t") for line in (work / "lexicon" / "lexicon.tgt2src.tsv").read_text(encoding="utf-8").splitlines()]
+    assert rows and {row[0] for row in rows} <= gold_words  # Chinese queries are whole gold words, not pieces
+    assert len({row[0] for row in rows}) > 100
+    # stage 1 switched about 35% of the switchable words of each side (its start-up log)
+    rates = re.findall(r"train en_XX-zh_CN (source|target) side, first \d+ sentences: [\d.]+% of the units are "
+                       r"switchable \(lexicon coverage\), ([\d.]+)% of those switched", log)
+    assert {side for side, _ in rates} == {"source", "target"}
+    assert all(abs(float(rate) - 35) < 2.5 for _, rate in rates), rates
+    assert (work / "stage2" / "scores.json").is_file() and (work / "baseline" / "scores.json").is_file()
 
 
 def test_generate_with_both_sides_asks_for_one(benchmark_dir, translation_bin, pretrained_dir, tmp_path):

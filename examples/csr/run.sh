@@ -11,6 +11,10 @@
 #   TEXT_DIR=data/iwslt SRC=en_XX TGT=vi_VN PRETRAINED=mbart.cc25 ARCH=mbart_large \
 #   STAGE1_UPDATES=5000 STAGE2_UPDATES=25000 LR=3e-5 WARMUP=2500 DROPOUT=0.3 MAX_TOKENS=1024 \
 #   examples/csr/run.sh work/csr-en-vi
+# Lexicon (data_prep/build_lexicon.sh): LEXICON_UNIT (words when SRC or TGT is zh_CN, ja_XX or my_MM,
+# else pieces), SEGMENTER for Chinese words (jieba; on the benchmark the gold segmentation,
+# jieba-dict:TEXT_DIR/train.zh_CN.words), RESTARTS of the unsupervised mapping (5); stage 1 uses the
+# lexicon's unit and the same segmenter.
 # Steps already done are skipped; interrupted training resumes from checkpoint_last.pt.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -31,8 +35,13 @@ if [ -z "${TEXT_DIR:-}" ]; then
   # the benchmark's gold word pairs: precision@1/@3 of the induced lexicon (words compared as text, so
   # multi-piece words count)
   LEX_ARGS="${LEX_ARGS:-} --gold $WORK/benchmark/lexicon/$SRC-$TGT.gold.tsv"
+  # zh_CN words: cut as the benchmark's gold segmentation of the training text cuts them
+  case " $SRC $TGT " in *" zh_CN "*) SEGMENTER=${SEGMENTER:-jieba-dict:$TEXT_DIR/train.zh_CN.words} ;; esac
 fi
-export W2V_ARGS LEX_ARGS
+SEGMENTER=${SEGMENTER:-jieba}  # Chinese words of --lexicon-unit words (build_lexicon.sh and stage 1 alike)
+SPM_MODEL=$PRETRAINED/sentence.bpe.model
+[ -f "$SPM_MODEL" ] || SPM_MODEL=$PRETRAINED/sentencepiece.bpe.model
+export W2V_ARGS LEX_ARGS SEGMENTER
 DATA=$WORK/data; LEX=$WORK/lexicon
 
 log "binarize with the pretrained SentencePiece model and dict.txt"
@@ -51,9 +60,11 @@ finetune() {  # finetune SAVE_DIR INIT_CHECKPOINT UPDATES [TASK ARGS...]
     --save-interval-updates $(( updates / 10 > 0 ? updates / 10 : 1 )) --keep-interval-updates "$AVERAGE" "$@"
 }
 
-log "stage 1: code-switching restore ($STAGE1_UPDATES updates)"
+UNIT=$(python -c "import json, sys; print(json.load(open(sys.argv[1]))['lexicon_unit'])" "$LEX/lexicon.json")
+log "stage 1: code-switching restore ($STAGE1_UPDATES updates, $UNIT units)"
 finetune "$WORK/stage1" "$PRETRAINED/model.pt" "$STAGE1_UPDATES" \
-  --task code_switch_restore --lexicon-prefix "$LEX/lexicon"
+  --task code_switch_restore --lexicon-prefix "$LEX/lexicon" --lexicon-unit "$UNIT" \
+  --word-segmenter "$SEGMENTER" --sentencepiece-model "$SPM_MODEL"
 log "stage 2: standard finetuning from stage 1 ($STAGE2_UPDATES updates)"
 finetune "$WORK/stage2" "$WORK/stage1/checkpoint_last.pt" "$STAGE2_UPDATES" --task translation_from_pretrained_bart
 log "baseline: mBART finetuned directly, same total updates"
