@@ -9,11 +9,11 @@
 #   examples/laft/adversary.sh WORK_DIR [SIZE]    (SIZE as run.sh; WORK_DIR may be run.sh's)
 #
 # UPDATES (default 300), VALID_EVERY (default 100), SEEDS (default "1 2 3"), CONFIGS (default all:
-# none paper reverse confusion every5 mlp).
+# none paper reverse confusion every5 mlp combined).
 set -euo pipefail
 WORK=${1:?usage: adversary.sh WORK_DIR [SIZE]}; SIZE=${2:-small}
 ADV_UPDATES=${UPDATES:-300}; VALID_EVERY=${VALID_EVERY:-100}; SEEDS=${SEEDS:-1 2 3}
-CONFIGS=${CONFIGS:-none paper reverse confusion every5 mlp}
+CONFIGS=${CONFIGS:-none paper reverse confusion every5 mlp combined}
 VALIDATION=(--validate-interval-updates "$VALID_EVERY" --validate-interval 1000)
 source "$(dirname "$0")/settings.sh"
 prepare_data
@@ -25,6 +25,8 @@ declare -A FLAGS=(
   [confusion]="--adversary-loss confusion"  # cross-entropy against 1/2 (Tzeng et al. 2015)
   [every5]="--adversary-every 5"            # 5 classifier steps per adversary step
   [mlp]="--adversary-hidden 256"            # MLP classifier (one hidden layer of 256)
+  # all of them at once, with λ = 10 on L_adv
+  [combined]="--adversary-loss confusion --adversary-every 5 --adversary-hidden 256 --adversary-weight 10"
 )
 for config in $CONFIGS; do
   [ -n "${FLAGS[$config]+set}" ] || { echo "error: CONFIGS: $config is not one of ${!FLAGS[*]}" >&2; exit 2; }
