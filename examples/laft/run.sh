@@ -72,9 +72,11 @@ for lang in ${TRANSLATE_TRAIN//,/ }; do
   for system in $SYSTEMS; do generate "translate-train-$lang" "$system" "$lang"; done
 done
 
-log "t-SNE of encoder outputs / after removal / after fusion (Figure 2): $RESULTS/figure2.png"
-[ -f "$RESULTS/figure2.png" ] || xlgen-laft-tsne --checkpoint "$CKPT/zero-shot/laft/checkpoint_last.pt" \
-  --spm "$MODEL/sentence.bpe.model" --out "$RESULTS/figure2.png" --max-sentences 200 \
-  --text $(for lang in "${LANGS[@]}"; do echo "$lang=$BENCH/tasks/$TASK/$lang/test.source"; done)
+case " $SYSTEMS " in *" laft "*)  # Figure 2 needs the zero-shot LAFT model
+  log "t-SNE of encoder outputs / after removal / after fusion (Figure 2): $RESULTS/figure2.png"
+  [ -f "$RESULTS/figure2.png" ] || xlgen-laft-tsne --checkpoint "$CKPT/zero-shot/laft/checkpoint_last.pt" \
+    --spm "$MODEL/sentence.bpe.model" --out "$RESULTS/figure2.png" --max-sentences 200 \
+    --text $(for lang in "${LANGS[@]}"; do echo "$lang=$BENCH/tasks/$TASK/$lang/test.source"; done) ;;
+esac
 
 python "$HERE/summary.py" "$WORK"
