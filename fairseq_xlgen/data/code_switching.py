@@ -199,12 +199,14 @@ class WordSwitcher:
     """Words mode (``--lexicon-unit words``): ids → pieces → text → word units
     (:mod:`fairseq_xlgen.lexicon.word_segmentation`, unspaced runs cut by ``segmenter``); the
     switched words are written back by :func:`join_words` and the text encoded with the model's
-    SentencePiece (``spm_model``). The words of a sentence are computed once (``cache_key``).
+    SentencePiece (``spm_model``). The words of a sentence are computed once (``cache_key``;
+    the first ``cache_size`` sentences are kept, a few hundred bytes each).
     A sentence holding a special symbol (``<unk>``: a piece missing from the dictionary) is left
     as it is: its text cannot be encoded back."""
 
-    def __init__(self, dictionary, segmenter, spm_model, lexicon=None):
+    def __init__(self, dictionary, segmenter, spm_model, lexicon=None, cache_size=1_000_000):
         self.dictionary, self.segmenter, self.spm_model, self.lexicon = dictionary, segmenter, spm_model, lexicon
+        self.cache_size = cache_size
         self._spm = None
         self._words = {}
 
@@ -229,7 +231,7 @@ class WordSwitcher:
                 words = ()
             else:
                 words = tuple(split_words(pieces_text([self.dictionary[t] for t in tokens]), self.segmenter))
-            if cache_key is not None:
+            if cache_key is not None and len(self._words) < self.cache_size:
                 self._words[cache_key] = words
         return words or None
 
