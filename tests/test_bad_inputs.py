@@ -341,11 +341,13 @@ CASES = [
                                        "{fixtures}/mbart.cc25/sentence.bpe.model", "--text", "en_XX={mono_en}",
                                        "--out", "{d}/t.png"], ["{d}/cut.pt: not a readable checkpoint"],
          truncated("cut.pt", "{fixtures}/mbart.cc25/model.pt")),
-    # ---- xlgen-make-benchmark, xlgen-make-fixtures, xlgen-userdir
+    # ---- xlgen-make-benchmark, xlgen-make-fixtures, xlgen-make-pretraining-text, xlgen-userdir
     Case("benchmark/unknown-language", ["xlgen-make-benchmark", "--out", "{d}/bench", "--size", "tiny", "--langs",
                                         "en_XX,xx_YY"], ["--langs", "xx_YY"]),
     Case("fixtures/missing-corpus", ["xlgen-make-fixtures", "--out", "{d}/fx", "--corpus", "{d}/nope.en_XX.txt"],
          ["{d}/nope.en_XX.txt"]),
+    Case("pretraining-text/unknown-pair", ["xlgen-make-pretraining-text", "--out", "{d}/text", "--size", "tiny",
+                                           "--lines", "3", "--pairs", "en_XX-xx_YY"], ["--pairs en_XX-xx_YY"]),
     Case("userdir/unexpected-argument", ["xlgen-userdir", "--data", "x"], ["unrecognized arguments: --data x"]),
     # ---- mBART finetuning (translation_from_pretrained_bart and our tasks built on it)
     Case("mbart/langs-order", with_option(train(), "--langs", SWAPPED),

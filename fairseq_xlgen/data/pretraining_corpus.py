@@ -136,6 +136,9 @@ def write_pretraining_corpus(out_dir, seed=1, size="small", lines=20000, switch_
         raise ValueError(f"invalid --lines {lines}: expected a positive number of documents per language")
     if not 0 <= switch_share <= 1:
         raise ValueError(f"invalid --switch-share {switch_share}: expected a share between 0 and 1")
+    for src, tgt in pairs:
+        if src not in langs or tgt not in langs or src == tgt:
+            raise ValueError(f"invalid --pairs {src}-{tgt}: two different languages of {','.join(langs)}")
     paths = []
     for code in langs:
         path = os.path.join(out_dir, f"{code}.txt")
@@ -145,8 +148,6 @@ def write_pretraining_corpus(out_dir, seed=1, size="small", lines=20000, switch_
         paths.append(path)
     pair_paths = []
     for src, tgt in pairs:
-        if src not in langs or tgt not in langs or src == tgt:
-            raise ValueError(f"invalid --pairs {src}-{tgt}: two different languages of {','.join(langs)}")
         prefix = os.path.join(out_dir, f"pairs.{src}-{tgt}.")
         with atomic_output(prefix + src) as f_src, atomic_output(prefix + tgt) as f_tgt:
             for source, target in translation_pairs(seed, size, src, tgt, pair_lines, langs):
