@@ -5,17 +5,22 @@ import sys
 from fairseq_xlgen.data.synthetic_benchmark import LANGUAGES, SIZES, generate_benchmark
 
 
-def build_parser():
-    parser = argparse.ArgumentParser(
-        prog="xlgen-make-benchmark",
-        description="Generate the synthetic benchmark: artificial languages that borrow mBART-cc25 codes, "
-                    "with monolingual, parallel, lexicon and task files.")
-    parser.add_argument("--out", required=True, metavar="DIR", help="output directory (written atomically)")
+def add_benchmark_arguments(parser, out_help):
+    """--out, and the --seed, --size and --langs that select a benchmark (also xlgen-make-pretraining-text's)."""
+    parser.add_argument("--out", required=True, metavar="DIR", help=out_help)
     parser.add_argument("--seed", type=int, default=1, help="generation seed (default: 1)")
     parser.add_argument("--size", default="small", metavar="{" + ",".join(SIZES) + "}",
                         help="size preset (default: small)")
     parser.add_argument("--langs", default=None, metavar="LIST",
                         help=f"comma-separated subset of {','.join(LANGUAGES)} (default: all)")
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="xlgen-make-benchmark",
+        description="Generate the synthetic benchmark: artificial languages that borrow mBART-cc25 codes, "
+                    "with monolingual, parallel, lexicon and task files.")
+    add_benchmark_arguments(parser, "output directory (written atomically)")
     parser.add_argument("--force", action="store_true",
                         help="replace a benchmark of other settings in DIR (never other content)")
     return parser

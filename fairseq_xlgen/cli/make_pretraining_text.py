@@ -9,19 +9,14 @@ Writes ``OUT/<code>.txt`` per language: fresh documents of the benchmark of that
 import argparse
 import sys
 
+from fairseq_xlgen.cli.make_benchmark import add_benchmark_arguments
 from fairseq_xlgen.data.pretraining_corpus import write_pretraining_corpus
-from fairseq_xlgen.data.synthetic_benchmark import LANGUAGES, SIZES
 
 
 def build_parser():
     parser = argparse.ArgumentParser(prog="xlgen-make-pretraining-text", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", required=True, metavar="DIR", help="output directory (one <code>.txt per language)")
-    parser.add_argument("--seed", type=int, default=1, help="the benchmark's seed (default: 1)")
-    parser.add_argument("--size", default="small", metavar="{" + ",".join(SIZES) + "}",
-                        help="the benchmark's size preset (default: small)")
-    parser.add_argument("--langs", default=None, metavar="LIST",
-                        help=f"comma-separated subset of {','.join(LANGUAGES)} (default: all)")
+    add_benchmark_arguments(parser, "output directory (one <code>.txt per language, pairs.SRC-TGT.* per pair)")
     parser.add_argument("--lines", type=int, default=20000, help="documents per language (default: 20000)")
     parser.add_argument("--switch-share", type=float, default=0.3,
                         help="share of the switchable words written in another language (default: 0.3)")
