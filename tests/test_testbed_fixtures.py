@@ -1,5 +1,5 @@
 """fixtures/testbed-small: the backbones pretrained on code-switched text (issue 22), checked against
-the cross-lingual targets on a sample. Targets not reached yet are strict xfails: when a rebuild
+the cross-lingual targets on the benchmark's test split. Targets not reached yet are strict xfails: when a rebuild
 reaches one, the test fails and asks for the mark to go."""
 import json
 import os
@@ -12,7 +12,7 @@ from fairseq_xlgen.pretrained import MBART_LAYOUT, XLMR_LAYOUT, load_pretrained
 
 TESTBED = os.path.join(REPO, "fixtures", "testbed-small")
 LANGS = ("de_DE", "ru_RU", "zh_CN")
-SAMPLE = 100  # test sentences per pair (the bench takes all 200)
+SAMPLE = 200  # test sentences per pair: all of them, as the benches (a 100-line sample moved XLM-R retrieval by 0.05)
 
 
 def _flags(suffix):
@@ -106,9 +106,9 @@ TARGETS = [
                  marks=_unmet("encoder-output retrieval 0.45 / 0.36 / 0.275")),
     pytest.param("mbart", "copy", "<=", 1.0, id="mbart-copy-target", marks=_unmet("copying costs 1.7-2.3 bits/token")),
     pytest.param("xlmr", "masked_accuracy", ">=", 0.3, id="xlmr-masked-accuracy-target",
-                 marks=_unmet("masked-token accuracy 18-25 % (benchmark-small: 11-27 %)")),
+                 marks=_unmet("masked-token accuracy 8-24 % (benchmark-small: 11-27 %)")),
     pytest.param("xlmr", "upper_half_sentence", ">=", 0.6, id="xlmr-retrieval-target",
-                 marks=_unmet("upper-layer retrieval 0.02-0.08")),
+                 marks=_unmet("upper-layer retrieval 0.55 / 0.435 / 0.535")),
 ]
 
 
