@@ -41,11 +41,17 @@ def require_file(path, what="input file"):
         raise InputFileError(path, f"{what} not found; check the path")
 
 
-def check_output_path(path, flag):
-    """Fail before any work when the directory of the output ``path`` (given as ``flag``) is missing,
-    or when ``path`` itself is a directory (the final rename onto it would fail after the work)."""
+def refuse_directory(path, flag):
+    """Fail before any work when the output ``path`` (given as ``flag``) is a directory (the final rename
+    onto it would fail after the work)."""
     if os.path.isdir(path):
         raise InputError(f"{flag} {path}: is a directory; name the output file, e.g. {os.path.join(path, 'out')}")
+
+
+def check_output_path(path, flag):
+    """Fail before any work when the directory of the output ``path`` (given as ``flag``) is missing,
+    or when ``path`` itself is a directory."""
+    refuse_directory(path, flag)
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise InputError(f"{flag} {path}: directory {directory} does not exist; create it first")

@@ -21,8 +21,8 @@ from tqdm import tqdm
 
 from fairseq_xlgen.analysis.encoder_states import mbart_source_tokens
 from fairseq_xlgen.data.language_components_file import encoder_fingerprint, save_components
-from fairseq_xlgen.file_io import (InputError, InputFileError, atomic_path, check_output_path, exit_on_input_error,
-                                   file_sha256, positive_int, require_file)
+from fairseq_xlgen.file_io import (InputError, InputFileError, atomic_path, exit_on_input_error, file_sha256,
+                                   positive_int, refuse_directory, require_file)
 from fairseq_xlgen.lexicon.embeddings_io import iter_decoded_lines
 from fairseq_xlgen.modules.language_components import (GramAccumulator, mean_pool, sentence_token_mask,
                                                        special_token_ids)
@@ -101,7 +101,7 @@ class Estimator:
 
 
 def estimate(args):
-    check_output_path(args.out, "--out")
+    refuse_directory(args.out, "--out")
     for lang, path in args.texts.items():
         require_file(path, f"text of {lang}")
     estimator = Estimator(args.model_dir, args.device, args.fp16, args.max_length)

@@ -21,7 +21,7 @@ from fairseq_xlgen.lexicon.embedding_mapping import (
     numeral_seed_pairs,
     seed_pairs_from_word_pairs,
 )
-from fairseq_xlgen.file_io import InputFileError, atomic_output, check_output_path, exit_on_input_error, positive_int
+from fairseq_xlgen.file_io import InputFileError, atomic_output, exit_on_input_error, positive_int, refuse_directory
 from fairseq_xlgen.lexicon.embeddings_io import read_embeddings, read_word_pairs, write_embeddings
 
 logger = logging.getLogger("xlgen-map-embeddings")
@@ -102,7 +102,7 @@ def main(argv=None):
     logging.basicConfig(format="%(asctime)s | %(levelname)s | %(name)s | %(message)s", level=logging.INFO)
     args = parse_args(argv)
     for path, flag in ((args.src_out, "--src-out"), (args.tgt_out, "--tgt-out")):
-        check_output_path(path, flag)
+        refuse_directory(path, flag)
     config = args.config
     src_words, src_emb = read_embeddings(args.src_emb)
     tgt_words, tgt_emb = read_embeddings(args.tgt_emb)

@@ -10,7 +10,7 @@ import os
 
 from tqdm import tqdm
 
-from fairseq_xlgen.file_io import atomic_output, check_output_path, exit_on_input_error, require_file
+from fairseq_xlgen.file_io import atomic_output, exit_on_input_error, refuse_directory, require_file
 from fairseq_xlgen.lexicon.embeddings_io import iter_decoded_lines
 from fairseq_xlgen.pretrained import load_sentencepiece
 
@@ -65,7 +65,7 @@ def main(argv=None):
     for input_path in args.inputs:
         require_file(input_path, "input text")
     for output_path in args.outputs:
-        check_output_path(output_path, "--outputs")
+        refuse_directory(output_path, "--outputs")  # missing directories are created, as the recipes expect
     processor = None
     for input_path, output_path in zip(args.inputs, args.outputs):
         if not args.force and is_up_to_date(output_path, (input_path, args.model)):

@@ -21,7 +21,7 @@ import time
 import torch
 from gensim.models import Word2Vec
 
-from fairseq_xlgen.file_io import (InputFileError, atomic_output, check_output_path, exit_on_input_error, positive_int,
+from fairseq_xlgen.file_io import (InputFileError, atomic_output, exit_on_input_error, positive_int, refuse_directory,
                                    require_file)
 from fairseq_xlgen.lexicon.embeddings_io import iter_decoded_lines, write_embeddings
 from fairseq_xlgen.lexicon.switch_units import WORD_START, units_line
@@ -84,7 +84,7 @@ def main(argv=None):
     logging.basicConfig(format="%(asctime)s | %(levelname)s | %(name)s | %(message)s", level=logging.INFO)
     args = parse_args(argv)
     require_file(args.input, "corpus")
-    check_output_path(args.output, "--output")
+    refuse_directory(args.output, "--output")
     if args.lang:
         check_language(args.lang, args.lexicon_unit)
     segmenter = segmenter_for(args.lexicon_unit, args.segmenter)
