@@ -256,16 +256,12 @@ def embedding_init_argv(init, data_dir, train_argv, encoded_files, seed, work_di
     """
     if init == "random":
         return []
-    from fairseq import tasks
-
     args = _parse_fairseq_args(data_dir, train_argv)
-    torch.manual_seed(args.seed)
-    task = tasks.setup_task(args)
-    model = task.build_model(args)
-    embedding = next(module for name, module in model.named_modules() if name.endswith("embed_tokens"))
-    weight = embedding.weight.data
+    model = _build_model(args)
+    # the first embed_tokens: mBART's encoder's (shared with the decoder), XLM-R's sentence encoder's (and LM head's)
+    weight = next(module for name, module in model.named_modules() if name.endswith("embed_tokens")).weight.data
     vectors = piece_vectors(encoded_files, weight.shape[1], seed)
-    found = [(row, vectors[symbol]) for row, symbol in enumerate(task.source_dictionary.symbols) if symbol in vectors]
+    found = [(row, vectors[symbol]) for row, symbol in enumerate(model.encoder.dictionary.symbols) if symbol in vectors]
     rows, matrix = torch.tensor([row for row, _ in found]), torch.stack([v for _, v in found]).float()
     matrix = torch.nn.functional.normalize(matrix - matrix.mean(0), dim=1)
     weight[rows] = matrix * weight.float().norm(dim=1).mean()

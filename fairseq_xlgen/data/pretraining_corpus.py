@@ -22,15 +22,15 @@ import os
 
 from fairseq_xlgen.data.synthetic_benchmark import (
     EVAL_SPLITS,
-    SIZES,
     LANGUAGES,
     MONO_QUESTION_SHARE,
     MONO_SENTENCES,
+    SIZES,
     MeaningSampler,
-    draw_unique,
-    check_arguments,
-    stream_rng,
     build_lexica,
+    check_arguments,
+    draw_unique,
+    stream_rng,
 )
 from fairseq_xlgen.file_io import atomic_output
 
