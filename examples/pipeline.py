@@ -16,9 +16,13 @@ import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
+from fairseq_xlgen.file_io import atomic_output, file_sha256
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 USER_DIR = os.path.join(REPO, "fairseq_xlgen")
-SHIPPED_FIXTURES = os.path.join(REPO, "fixtures", "benchmark-small")
+FIXTURES = os.path.join(REPO, "fixtures")
+#: the shipped sets of pretrained backbones (fixtures/NAME, built by fixtures/build.sh)
+SHIPPED_SETS = ("benchmark-small", "testbed-small")
 
 
 class StageError(Exception):
@@ -46,16 +50,31 @@ def done(path):
     return os.path.isfile(path) and os.path.getsize(path) > 0
 
 
-def benchmark_and_fixtures(bench, pretrained, size, fixture_flags, log, langs):
-    """The synthetic benchmark of ``size`` and its tiny mbart.cc25/ + xlmr.base/ in ``pretrained``:
-    ``fixture_flags`` None takes the shipped pretrained fixtures (size small: the same corpus), a
-    list builds random-init ones with those flags (a smoke run)."""
+def benchmark_and_fixtures(bench, pretrained, size, fixtures, log, langs):
+    """The synthetic benchmark of ``size`` and tiny mbart.cc25/ + xlmr.base/ in ``pretrained``.
+
+    ``fixtures``: the name of a shipped set (``fixtures/NAME``, e.g. testbed-small), copied by
+    ``fixtures/build.sh --copy`` after it has regenerated the set's pretraining text and checked that
+    the set was built from it; or a list of ``xlgen-make-fixtures`` flags: random-init or quickly
+    pretrained fixtures built from the benchmark's mono/ text of ``langs`` (a smoke run).
+    """
     run(["xlgen-make-benchmark", "--out", bench, "--size", size], log)
-    if fixture_flags is None:
-        with open(SHIPPED_FIXTURES + ".flags", encoding="utf-8") as f:
-            fixture_flags = f.read().split() + ["--prebuilt", SHIPPED_FIXTURES]
-    run(["xlgen-make-fixtures", "--out", pretrained, *fixture_flags, "--corpus",
+    if isinstance(fixtures, str):
+        marker = os.path.join(pretrained, "shipped-set.json")
+        identity = {"name": fixtures, "fixtures.json": file_sha256(os.path.join(FIXTURES, fixtures, "fixtures.json"))}
+        if done(marker) and _read_json(marker) == identity:
+            return
+        run(["bash", os.path.join(FIXTURES, "build.sh"), "--copy", fixtures, pretrained], log)
+        with atomic_output(marker) as f:
+            json.dump(identity, f)
+        return
+    run(["xlgen-make-fixtures", "--out", pretrained, *fixtures, "--corpus",
          *(os.path.join(bench, "mono", f"{lang}.txt") for lang in langs)], log)
+
+
+def _read_json(path):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
 
 
 def language_identifier(bench, langs, source, out, log):

@@ -41,8 +41,8 @@ from fairseq_xlgen.file_io import atomic_output
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
-from pipeline import (REPO, USER_DIR, UpdateCounter, benchmark_and_fixtures, done,  # noqa: E402
-                      language_identifier, run, run_and_report, run_graph)
+from pipeline import (REPO, SHIPPED_SETS, USER_DIR, UpdateCounter, benchmark_and_fixtures,  # noqa: E402
+                      done, language_identifier, run, run_and_report, run_graph)
 
 SOURCE, SECOND, TARGETS = "en_XX", "de_DE", ("de_DE", "ru_RU", "zh_CN")
 LANGS = (SOURCE,) + TARGETS
@@ -50,12 +50,13 @@ TASK = "title"
 #: fairseq-train's count of the model's parameters and of those that train
 PARAMETERS = re.compile(r"num\. shared model params: ([\d,]+) \(num\. trained: ([\d,]+)\)")
 # instances, updates (all stages of a system together), share of them in a method's extra stage,
-# warmup, output limit (pieces), SGA prompt length and learning rate; fixture flags (None: shipped)
+# warmup, output limit (pieces), SGA prompt length and learning rate; the pretrained fixtures: a shipped
+# set (fixtures/NAME) or xlgen-make-fixtures flags
 SETTINGS = {
     "small": dict(budget=2000, updates=1000, stage1_share=0.2, warmup=100, max_len=30, sga_prompt=32, sga_lr=3e-3,
-                  fixture_flags=None, w2v=["--dim", "100", "--epochs", "20", "--min-count", "3"]),
+                  fixtures="benchmark-small", w2v=["--dim", "100", "--epochs", "20", "--min-count", "3"]),
     "tiny": dict(budget=200, updates=40, stage1_share=0.25, warmup=10, max_len=20, sga_prompt=8, sga_lr=1e-2,
-                 fixture_flags=["--vocab-size", "2000"], w2v=["--dim", "32", "--epochs", "5", "--min-count", "2"]),
+                 fixtures=["--vocab-size", "2000"], w2v=["--dim", "32", "--epochs", "5", "--min-count", "2"]),
 }
 
 
@@ -89,10 +90,11 @@ TRAINING = ["--optimizer", "adam", "--adam-betas", "(0.9, 0.98)", "--lr-schedule
 
 
 class Compare:
-    def __init__(self, work, size, systems):
+    def __init__(self, work, size, systems, fixtures=None):
         from fairseq_xlgen.pretrained import MBART_ARCH_FLAGS, MBART_CC25_LANGS
 
         self.work, self.size, self.cfg, self.systems = os.path.abspath(work), size, SETTINGS[size], systems
+        self.fixtures = fixtures or self.cfg["fixtures"]
         self.cc25, self.arch_flags = ",".join(MBART_CC25_LANGS), list(MBART_ARCH_FLAGS)
         self.bench, self.mbart = self.path("benchmark"), self.path("pretrained", "mbart.cc25")
         self.xlmr = self.path("pretrained", "xlmr.base")
@@ -109,7 +111,7 @@ class Compare:
         """Benchmark, fixtures, the task in mBART and XLM-R units, monolingual data, language ID."""
         plan = self.training_plan()
         steps = [("benchmark and tiny pretrained models", lambda: benchmark_and_fixtures(
-                     self.bench, self.path("pretrained"), self.size, self.cfg["fixture_flags"], self.log("prepare"),
+                     self.bench, self.path("pretrained"), self.size, self.fixtures, self.log("prepare"),
                      LANGS)),
                  ("title task in mBART units", lambda: self.binarize_task(self.mbart, "title-mbart")),
                  ("language identifier", lambda: language_identifier(
@@ -305,12 +307,14 @@ def main(argv):
     parser.add_argument("size", nargs="?", default="small", choices=sorted(SETTINGS))
     parser.add_argument("--systems", default=",".join(SYSTEMS),
                         help=f"comma-separated rows (default all: {','.join(SYSTEMS)})")
+    parser.add_argument("--fixtures", choices=SHIPPED_SETS, default=None,
+                        help="the shipped pretrained backbones (fixtures/NAME; default: the size's)")
     args = parser.parse_args(argv)
     systems = [s for s in args.systems.split(",") if s]
     unknown = sorted(set(systems) - set(SYSTEMS))
     if unknown or not systems:
         parser.error(f"--systems: unknown {','.join(unknown) or '(none given)'}; choose from {','.join(SYSTEMS)}")
-    compare = Compare(args.work, args.size, systems)
+    compare = Compare(args.work, args.size, systems, args.fixtures)
 
     def body():
         compare.prepare()

@@ -27,6 +27,7 @@ the ``*_tiny`` architectures need not import this builder). The XLM-R sizes (``x
 separate from mBART's so that a larger frozen backbone for SGA does not change the mBART fixture.
 """
 import collections
+import hashlib
 import json
 import logging
 import os
@@ -57,13 +58,14 @@ def train_sentencepiece(corpus_files, model_path, vocab_size):
     """Unigram SentencePiece model over all corpus lines (as the public models use)."""
     import sentencepiece as spm
 
-    prefix = model_path[: -len(".model")]
+    prefix = model_path[: -len(".model")] + ".partial"
     spm.SentencePieceTrainer.train(
         input=",".join(corpus_files), model_prefix=prefix, vocab_size=vocab_size,
         model_type="unigram", character_coverage=0.9995, hard_vocab_limit=False,
         num_threads=1, minloglevel=2, bos_id=0, pad_id=1, eos_id=2, unk_id=3,
     )
     os.remove(prefix + ".vocab")
+    os.replace(prefix + ".model", model_path)
 
 
 def write_fairseq_dictionary(spm_model, corpus_files, dict_path):
@@ -79,9 +81,10 @@ def write_fairseq_dictionary(spm_model, corpus_files, dict_path):
     pieces = [sp.id_to_piece(i) for i in range(sp.get_piece_size())
               if not (sp.is_control(i) or sp.is_unknown(i))]
     pieces.sort(key=lambda p: -counts[p])  # stable: ties keep SentencePiece order
-    with open(dict_path, "w", encoding="utf-8") as f:
+    with open(dict_path + ".partial", "w", encoding="utf-8") as f:
         for piece in pieces:
             f.write(f"{piece} {counts[piece]}\n")
+    os.replace(dict_path + ".partial", dict_path)
 
 
 def _parse_fairseq_args(data_dir, argv):
@@ -202,6 +205,9 @@ def _binarize_corpus(files, spm_model, dict_path, encoded, dest, log, parallel=(
     """
     import sentencepiece as spm
 
+    done = os.path.join(dest, ".binarized")
+    if os.path.isfile(done):  # a resumed build
+        return
     sp = spm.SentencePieceProcessor(model_file=spm_model)
     pieces = lambda line: sp.encode(line.strip(), out_type=str)  # noqa: E731
     with open(encoded, "w", encoding="utf-8") as out:
@@ -213,15 +219,19 @@ def _binarize_corpus(files, spm_model, dict_path, encoded, dest, log, parallel=(
                 out.writelines(" ".join(pieces(a) + pieces(b)) + "\n" for a, b in zip(src, tgt) if a.strip() or b.strip())
     _run_logged([sys.executable, "-m", "fairseq_cli.preprocess", "--only-source", "--srcdict", dict_path,
                  "--trainpref", encoded, "--destdir", dest, "--workers", "1"], log)
+    open(done, "w").close()
 
 
 def _pretrain_schedule_argv(lr, updates, save_dir, scheduler=("inverse_sqrt",)):
-    """Adam, warmup over 10% of the updates then ``scheduler``, no validation, only checkpoint_last."""
+    """Adam, warmup over 10% of the updates then ``scheduler``, no validation; checkpoint_last.pt every 5% of
+    the updates, from which a rerun resumes (fairseq restores the optimizer, the schedule and the position
+    in the epoch; dropout and noise are seeded by update and sample, so the result is the uninterrupted one)."""
     return [
         "--optimizer", "adam", "--adam-betas", "(0.9, 0.98)", "--adam-eps", "1e-6", "--clip-norm", "1.0",
         "--lr", str(lr), "--lr-scheduler", *scheduler, "--warmup-updates", str(max(1, updates // 10)),
         "--max-update", str(updates), "--disable-validation", "--valid-subset", "train",  # (fairseq loads it anyway)
         "--no-epoch-checkpoints", "--save-dir", save_dir,
+        "--save-interval-updates", str(max(1, updates // 20)), "--keep-interval-updates", "1",
         "--num-workers", "0", "--log-format", "json", "--log-interval", str(max(1, updates // 20)),
     ]
 
@@ -230,6 +240,18 @@ def _last_checkpoint_model(save_dir, updates):
     state = load_checkpoint(os.path.join(save_dir, "checkpoint_last.pt"))
     assert state["optimizer_history"][-1]["num_updates"] == updates, state["optimizer_history"][-1]
     return state["model"]
+
+
+def _pretrain(data, argv, save_dir, updates, log):
+    """fairseq-train ``argv`` on ``data`` up to ``updates`` (resuming from ``save_dir``'s checkpoint_last.pt where
+    an interrupted run left one); returns the trained state dict."""
+    last = os.path.join(save_dir, "checkpoint_last.pt")
+    if os.path.isfile(last):
+        if load_checkpoint(last)["optimizer_history"][-1]["num_updates"] == updates:
+            return _last_checkpoint_model(save_dir, updates)  # finished before the interruption
+        logger.info("resuming the pretraining from %s", last)
+    _run_logged([sys.executable, "-m", "fairseq_cli.train", data, *argv], log)
+    return _last_checkpoint_model(save_dir, updates)
 
 
 def piece_vectors(encoded_files, dim, seed):
@@ -247,8 +269,8 @@ def piece_vectors(encoded_files, dim, seed):
 
 
 def embedding_init_argv(init, data_dir, train_argv, encoded_files, seed, work_dir):
-    """``--restore-file`` flags of a model whose token embeddings are skip-gram vectors (``init``: random or
-    skipgram).
+    """``--finetune-from-model`` flags of a model whose token embeddings are skip-gram vectors (``init``: random or
+    skipgram): the first run starts from it, a resumed run from its checkpoint_last.pt.
 
     The model is built from ``train_argv`` as the pretraining run builds it; each dictionary row with a
     vector gets it, centred and scaled to the mean norm of the random rows (fp32); other rows (specials,
@@ -256,6 +278,9 @@ def embedding_init_argv(init, data_dir, train_argv, encoded_files, seed, work_di
     """
     if init == "random":
         return []
+    path = os.path.join(work_dir, "embedding_init.pt")
+    if os.path.isfile(path):
+        return ["--finetune-from-model", path]
     args = _parse_fairseq_args(data_dir, train_argv)
     model = _build_model(args)
     # the first embed_tokens: mBART's encoder's (shared with the decoder), XLM-R's sentence encoder's (and LM head's)
@@ -265,10 +290,9 @@ def embedding_init_argv(init, data_dir, train_argv, encoded_files, seed, work_di
     rows, matrix = torch.tensor([row for row, _ in found]), torch.stack([v for _, v in found]).float()
     matrix = torch.nn.functional.normalize(matrix - matrix.mean(0), dim=1)
     weight[rows] = matrix * weight.float().norm(dim=1).mean()
-    path = os.path.join(work_dir, "embedding_init.pt")
-    save_legacy_checkpoint(path, args, model.state_dict())
-    return ["--restore-file", path, "--reset-optimizer", "--reset-dataloader", "--reset-meters",
-            "--reset-lr-scheduler"]
+    save_legacy_checkpoint(path + ".partial", args, model.state_dict())
+    os.replace(path + ".partial", path)
+    return ["--finetune-from-model", path]
 
 
 def _mixed_bos_argv(cfg):
@@ -290,7 +314,7 @@ def pretrain_mbart(work_dir, corpus_files, spm_model, dict_path, cfg, log):
     """
     langs = corpus_languages(corpus_files)
     data = os.path.join(work_dir, "data")
-    os.makedirs(data)
+    os.makedirs(data, exist_ok=True)
     with open(dict_path, encoding="utf-8") as src, open(os.path.join(data, "dict.txt"), "w", encoding="utf-8") as dst:
         dst.write(src.read() + "".join(f"[{lang}] 1\n" for lang in MBART_CC25_LANGS))
     for lang, files in langs.items():
@@ -310,9 +334,8 @@ def pretrain_mbart(work_dir, corpus_files, spm_model, dict_path, cfg, log):
         *_mixed_bos_argv(cfg),
     ]
     encoded = [os.path.join(work_dir, f"{lang}.spm") for lang in langs]
-    _run_logged([sys.executable, "-m", "fairseq_cli.train", data, *argv,
-                 *embedding_init_argv(cfg.embedding_init, data, argv, encoded, cfg.seed, work_dir)], log)
-    return _last_checkpoint_model(save_dir, n)
+    init = embedding_init_argv(cfg.embedding_init, data, argv, encoded, cfg.seed, work_dir)
+    return _pretrain(data, argv + init, save_dir, n, log)
 
 
 def pretrain_xlmr(work_dir, corpus_files, spm_model, dict_path, cfg, log, parallel=()):
@@ -337,9 +360,8 @@ def pretrain_xlmr(work_dir, corpus_files, spm_model, dict_path, cfg, log, parall
                                  scheduler=("polynomial_decay", "--total-num-update", str(n))),
     ]
     encoded = [os.path.join(work_dir, "all.spm")]
-    _run_logged([sys.executable, "-m", "fairseq_cli.train", data, *argv,
-                 *embedding_init_argv(cfg.xlmr_embedding_init, data, argv, encoded, cfg.seed, work_dir)], log)
-    return _last_checkpoint_model(save_dir, n)
+    init = embedding_init_argv(cfg.xlmr_embedding_init, data, argv, encoded, cfg.seed, work_dir)
+    return _pretrain(data, argv + init, save_dir, n, log)
 
 
 def build_fixture(layout, out_dir, spm_model, dict_path, cfg, state=None, num_updates=0):
@@ -398,8 +420,10 @@ def _matching_fixture(directory, settings):
 def build_fixtures(out_dir, corpus_files, cfg=None, force=False, prebuilt=None, parallel=()):
     """Build ``mbart.cc25/`` and ``xlmr.base/`` tiny fixtures under ``out_dir`` (cached).
 
-    Returns the settings dict (plus ``pretrain_seconds`` of each pretrained model); rebuilds
-    only when the corpus (by content) or the settings changed. ``prebuilt``: a directory of
+    Returns the settings dict (plus ``pretrain_seconds`` of each pretrained model: the wall time of the run
+    that finished it); rebuilds only when the corpus (by content) or the settings changed. The build works
+    in ``.<out_dir name>.build-<settings hash>/`` beside it and removes it when done: an interrupted build
+    (even by kill -9) resumes from there when run again with the same corpus and settings. ``prebuilt``: a directory of
     fixtures built earlier (e.g. the repository's ``fixtures/benchmark-small``), copied instead
     of building when it was built from the same corpus with the same settings. ``parallel``:
     (source file, target file) pairs of translation-LM lines for the XLM-R pretraining.
@@ -426,42 +450,51 @@ def build_fixtures(out_dir, corpus_files, cfg=None, force=False, prebuilt=None, 
         logger.warning("%s: built from another corpus or with other settings; building the fixtures anew", prebuilt)
     parent = os.path.dirname(os.path.abspath(out_dir))
     os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=".fixtures-", dir=parent)
-    try:
-        if source is not None:
+    if source is not None:
+        tmp = tempfile.mkdtemp(prefix=".fixtures-", dir=parent)
+        try:
             shutil.copytree(prebuilt, tmp, dirs_exist_ok=True)
             _replace_dir(tmp, out_dir)
-            logger.info("copied the prebuilt fixtures of %s to %s", prebuilt, out_dir)
-            return source
-        spm_model = os.path.join(tmp, "spm.model")
-        dict_path = os.path.join(tmp, "dict.txt")
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        logger.info("copied the prebuilt fixtures of %s to %s", prebuilt, out_dir)
+        return source
+    build = os.path.join(parent, f".{os.path.basename(os.path.abspath(out_dir))}.build-{_settings_hash(settings)}")
+    if os.path.isdir(build):
+        logger.info("resuming the interrupted fixture build in %s", build)
+    stage = os.path.join(build, "stage")  # what becomes out_dir
+    os.makedirs(stage, exist_ok=True)
+    spm_model = os.path.join(build, "spm.model")
+    dict_path = os.path.join(build, "dict.txt")
+    if not os.path.isfile(dict_path):
         train_sentencepiece(corpus_files, spm_model, cfg.vocab_size)
         write_fairseq_dictionary(spm_model, corpus_files, dict_path)
-        trained, seconds = {}, {}
-        for name, updates, pretrain in (("mbart", cfg.pretrain_updates, pretrain_mbart),
-                                        ("xlmr", cfg.xlmr_pretrain_updates, pretrain_xlmr)):
-            if updates > 0:
-                work, start = tempfile.mkdtemp(prefix="pretrain-", dir=tmp), time.time()
-                extra = {"parallel": parallel} if name == "xlmr" else {}
-                trained[name] = pretrain(work, corpus_files, spm_model, dict_path, cfg,
-                                         log=os.path.join(tmp, f"pretrain_{name}.log"), **extra)
-                seconds[name] = round(time.time() - start, 1)
-                shutil.rmtree(work)
-        build_fixture(MBART_LAYOUT, os.path.join(tmp, "mbart.cc25"), spm_model, dict_path, cfg,
-                      state=trained.get("mbart"), num_updates=cfg.pretrain_updates)
-        build_fixture(XLMR_LAYOUT, os.path.join(tmp, "xlmr.base"), spm_model, dict_path, cfg,
-                      state=trained.get("xlmr"), num_updates=cfg.xlmr_pretrain_updates)
-        os.remove(spm_model)
-        os.remove(dict_path)
-        if seconds:
-            settings["pretrain_seconds"] = seconds
-        with open(os.path.join(tmp, "fixtures.json"), "w") as f:
-            json.dump(settings, f, indent=2)
-        _replace_dir(tmp, out_dir)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    trained, seconds = {}, {}
+    for name, updates, pretrain in (("mbart", cfg.pretrain_updates, pretrain_mbart),
+                                    ("xlmr", cfg.xlmr_pretrain_updates, pretrain_xlmr)):
+        if updates > 0:
+            work, start = os.path.join(build, f"pretrain-{name}"), time.time()
+            os.makedirs(work, exist_ok=True)
+            extra = {"parallel": parallel} if name == "xlmr" else {}
+            trained[name] = pretrain(work, corpus_files, spm_model, dict_path, cfg,
+                                     log=os.path.join(stage, f"pretrain_{name}.log"), **extra)
+            seconds[name] = round(time.time() - start, 1)
+    build_fixture(MBART_LAYOUT, os.path.join(stage, "mbart.cc25"), spm_model, dict_path, cfg,
+                  state=trained.get("mbart"), num_updates=cfg.pretrain_updates)
+    build_fixture(XLMR_LAYOUT, os.path.join(stage, "xlmr.base"), spm_model, dict_path, cfg,
+                  state=trained.get("xlmr"), num_updates=cfg.xlmr_pretrain_updates)
+    if seconds:
+        settings["pretrain_seconds"] = seconds
+    with open(os.path.join(stage, "fixtures.json"), "w") as f:
+        json.dump(settings, f, indent=2)
+    _replace_dir(stage, out_dir)
+    shutil.rmtree(build)
     logger.info("built tiny mbart.cc25 and xlmr.base fixtures in %s", out_dir)
     return settings
+
+
+def _settings_hash(settings):
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _replace_dir(tmp, out_dir):
