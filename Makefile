@@ -6,7 +6,7 @@ WORK   ?= work
 SIZE   ?= small
 PYTEST_ARGS ?=
 
-.PHONY: env demo compare test bench clean
+.PHONY: env demo compare claims test bench clean
 env: $(VENV)/.xlgen-env
 
 $(VENV)/.xlgen-env: setup.py constraints.txt third_party/fairseq-0.12.2-xlgen.patch third_party/install_fairseq.sh
@@ -27,6 +27,12 @@ demo: env
 # (examples/compare/run.py; SIZE=tiny is a smoke run)
 compare: env
 	PATH=$(abspath $(VENV))/bin:$$PATH $(PY) examples/compare/run.py $(WORK)/compare $(SIZE)
+
+# The papers' headline claims over seeds (make compare's mBART rows, SEEDS runs, on the testbed backbones) ->
+# $(WORK)/claims/claims.{md,json} (examples/compare/claims.py)
+SEEDS ?= 1,2,3
+claims: env
+	PATH=$(abspath $(VENV))/bin:$$PATH $(PY) examples/compare/claims.py $(WORK)/claims --seeds $(SEEDS)
 
 # Fast suite (what CI runs); slow end-to-end tests are included, marked `slow`
 test: env

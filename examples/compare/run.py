@@ -85,16 +85,15 @@ SYSTEMS = {
 DROPOUT = ["--dropout", "0.1", "--attention-dropout", "0.1"]  # SGA: the frozen backbone keeps its checkpoint's
 TRAINING = ["--optimizer", "adam", "--adam-betas", "(0.9, 0.98)", "--lr-scheduler", "inverse_sqrt", "--max-tokens",
             "2048", "--disable-validation", "--no-epoch-checkpoints", "--keep-interval-updates", "1",
-            "--log-format", "json", "--log-interval", "10",
-            "--seed", "1", "--num-workers", "0"]
+            "--log-format", "json", "--log-interval", "10", "--num-workers", "0"]
 
 
 class Compare:
-    def __init__(self, work, size, systems, fixtures=None):
+    def __init__(self, work, size, systems, fixtures=None, seed=1):
         from fairseq_xlgen.pretrained import MBART_ARCH_FLAGS, MBART_CC25_LANGS
 
         self.work, self.size, self.cfg, self.systems = os.path.abspath(work), size, SETTINGS[size], systems
-        self.fixtures = fixtures or self.cfg["fixtures"]
+        self.fixtures, self.seed = fixtures or self.cfg["fixtures"], seed
         self.cc25, self.arch_flags = ",".join(MBART_CC25_LANGS), list(MBART_ARCH_FLAGS)
         self.bench, self.mbart = self.path("benchmark"), self.path("pretrained", "mbart.cc25")
         self.xlmr = self.path("pretrained", "xlmr.base")
@@ -206,8 +205,9 @@ class Compare:
             counter.skip(updates)
             return
         start = time.time()
-        run(["fairseq-train", *args, "--user-dir", USER_DIR, "--max-update", str(updates), "--save-dir", save,
-             "--save-interval-updates", str(max(1, updates // 4))], self.log(f"train.{name}"), counter.progress())
+        run(["fairseq-train", *args, "--user-dir", USER_DIR, "--seed", str(self.seed), "--max-update", str(updates),
+             "--save-dir", save, "--save-interval-updates", str(max(1, updates // 4))], self.log(f"train.{name}"),
+            counter.progress())
         with open(self.log(f"train.{name}"), encoding="utf-8") as f:
             total, trained = PARAMETERS.findall(f.read())[-1]
         with open(os.path.join(save, ".done"), "w") as f:
@@ -309,12 +309,14 @@ def main(argv):
                         help=f"comma-separated rows (default all: {','.join(SYSTEMS)})")
     parser.add_argument("--fixtures", choices=SHIPPED_SETS, default=None,
                         help="the shipped pretrained backbones (fixtures/NAME; default: the size's)")
+    parser.add_argument("--seed", type=int, default=1, help="fairseq-train's --seed of every training run (the "
+                        "training subset, batches, dropout and noise; the data and backbones stay the same)")
     args = parser.parse_args(argv)
     systems = [s for s in args.systems.split(",") if s]
     unknown = sorted(set(systems) - set(SYSTEMS))
     if unknown or not systems:
         parser.error(f"--systems: unknown {','.join(unknown) or '(none given)'}; choose from {','.join(SYSTEMS)}")
-    compare = Compare(args.work, args.size, systems, args.fixtures)
+    compare = Compare(args.work, args.size, systems, args.fixtures, args.seed)
 
     def body():
         compare.prepare()
