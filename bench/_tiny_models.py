@@ -7,8 +7,8 @@ BENCH_LANGS = ("en_XX", "de_DE", "ru_RU", "zh_CN")
 
 def tiny_benchmark_and_mbart(work):
     """``(mbart.cc25 directory, {lang: monolingual text file})`` under ``work`` (cached)."""
-    from fairseq_xlgen.data.pretrained_fixtures import build_fixtures
-    from fairseq_xlgen.data.synthetic_benchmark import generate_benchmark
+    from fairseq_xlgen.testbed.pretrained_fixtures import build_fixtures
+    from fairseq_xlgen.testbed.synthetic_benchmark import generate_benchmark
 
     benchmark = os.path.join(work, "benchmark")
     generate_benchmark(benchmark, seed=1, size="tiny", progress=False)

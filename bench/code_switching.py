@@ -23,8 +23,8 @@ import torch
 from fairseq.data import DenoisingDataset, Dictionary
 
 from fairseq_xlgen.data.code_switching import CodeSwitchLexicon, CodeSwitchRestoreDataset, UnitSegmenter
-from fairseq_xlgen.data.pretrained_fixtures import build_fixtures
-from fairseq_xlgen.data.synthetic_benchmark import generate_benchmark, load_gold_lexicon
+from fairseq_xlgen.testbed.pretrained_fixtures import build_fixtures
+from fairseq_xlgen.testbed.synthetic_benchmark import generate_benchmark, load_gold_lexicon
 
 
 class TokenList(list):

@@ -38,8 +38,8 @@ import numpy as np
 from fairseq.data import Dictionary
 
 from fairseq_xlgen.data.code_switching import CodeSwitchLexicon, PieceSwitcher, WordSwitcher
-from fairseq_xlgen.data.pretrained_fixtures import build_fixtures, train_sentencepiece, write_fairseq_dictionary
-from fairseq_xlgen.data.synthetic_benchmark import LANGUAGES, generate_benchmark
+from fairseq_xlgen.testbed.pretrained_fixtures import build_fixtures, train_sentencepiece, write_fairseq_dictionary
+from fairseq_xlgen.testbed.synthetic_benchmark import LANGUAGES, generate_benchmark
 from fairseq_xlgen.file_io import read_json
 from fairseq_xlgen.lexicon.word_segmentation import WordSegmenter
 

@@ -13,14 +13,11 @@ import argparse
 import json
 import os
 import platform
-import sys
 
 import torch
 
 from fairseq_xlgen.lexicon.embedding_mapping import MappingConfig, csls_topk, map_embeddings
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
-from embedding_fixtures import synthetic_embedding_pair  # noqa: E402  (test data generator, kept with the tests)
+from fairseq_xlgen.testbed.embedding_pairs import synthetic_embedding_pair
 
 
 def parse_args(argv=None):

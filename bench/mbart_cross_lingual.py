@@ -7,7 +7,7 @@ Per backbone and language pair (source -> target of ``PAIRS``) it prints, with c
   candidates) from the encoder *output*, mean-pooled over the sentence's pieces (what XLRS, LAFT's
   language components and the decoder read), in mBART's source format ``x </s> [L]``;
 * ``word``: the same for single words of the gold lexicon whose concepts were never switched in
-  the pretraining text (:func:`fairseq_xlgen.data.pretraining_corpus.held_out_forms`);
+  the pretraining text (:func:`fairseq_xlgen.testbed.pretraining_corpus.held_out_forms`);
 
 and per language the cost of copying a clean test sentence in the finetuning format every recipe
 uses (source ``x </s> [L]``, target ``x </s> [L]``, decoder input ``[L] x </s>``), in bits per

@@ -33,8 +33,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def shipped_fixture_data(work):
     """Benchmark small, the shipped pretrained XLM-R (fixtures/benchmark-small) and its de_DE-en_XX SGA data."""
     from fairseq_xlgen.cli.make_fixtures import config_from_flags
-    from fairseq_xlgen.data.pretrained_fixtures import build_fixtures
-    from fairseq_xlgen.data.synthetic_benchmark import generate_benchmark
+    from fairseq_xlgen.testbed.pretrained_fixtures import build_fixtures
+    from fairseq_xlgen.testbed.synthetic_benchmark import generate_benchmark
 
     benchmark, fixtures, data = (os.path.join(work, name) for name in ("benchmark", "fixtures", "sga-data"))
     generate_benchmark(benchmark, seed=1, size="small", progress=False)

@@ -24,7 +24,7 @@ import os
 import torch
 import torch.nn.functional as F
 
-from fairseq_xlgen.data.pretraining_corpus import held_out_forms
+from fairseq_xlgen.testbed.pretraining_corpus import held_out_forms
 from fairseq_xlgen.file_io import atomic_output
 
 PAIRS = ("de_DE-en_XX", "en_XX-ru_RU", "en_XX-zh_CN")

@@ -22,6 +22,7 @@ def _import_components():
         for name in sorted(os.listdir(os.path.join(root, package))):
             if name.endswith(".py") and not name.startswith("_"):
                 importlib.import_module(f"{__name__}.{package}.{name[:-3]}")
+    importlib.import_module(f"{__name__}.testbed.architectures")  # the *_tiny sizes of the models above
 
 
 _import_components()

@@ -1,4 +1,5 @@
 """Session-wide fixtures: the tiny synthetic benchmark and tiny pretrained models, built once."""
+import importlib.util
 import json
 import os
 import socket
@@ -9,6 +10,15 @@ import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.dirname(sys.executable)
+
+
+def load_example(relative_path):
+    """A module of examples/ by its path (a recipe's script, beside its run.py: examples/ is not a package)."""
+    path = os.path.join(REPO, "examples", relative_path)
+    spec = importlib.util.spec_from_file_location(os.path.splitext(os.path.basename(path))[0], path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def tool_env(**extra):
@@ -36,7 +46,7 @@ def run_tool(*cmd, cwd=None, env=None, timeout=600):
 
 @pytest.fixture(scope="session")
 def benchmark_dir(tmp_path_factory):
-    from fairseq_xlgen.data.synthetic_benchmark import generate_benchmark
+    from fairseq_xlgen.testbed.synthetic_benchmark import generate_benchmark
 
     out = str(tmp_path_factory.mktemp("benchmark") / "tiny")
     generate_benchmark(out, seed=1, size="tiny", progress=False)
@@ -46,8 +56,8 @@ def benchmark_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def pretrained_dir(benchmark_dir, tmp_path_factory):
     """``mbart.cc25/`` and ``xlmr.base/`` tiny fixtures, SentencePiece trained on the benchmark's monolingual text."""
-    from fairseq_xlgen.data.pretrained_fixtures import build_fixtures
-    from fairseq_xlgen.data.synthetic_benchmark import LANGUAGES
+    from fairseq_xlgen.testbed.pretrained_fixtures import build_fixtures
+    from fairseq_xlgen.testbed.synthetic_benchmark import LANGUAGES
 
     out = str(tmp_path_factory.mktemp("pretrained") / "fixtures")
     build_fixtures(out, [os.path.join(benchmark_dir, "mono", f"{lang}.txt") for lang in LANGUAGES])

@@ -21,8 +21,7 @@ from conftest import REPO, mbart_finetune_args, tool_env
 
 from fairseq_xlgen.pretrained import MBART_ARCH_FLAGS, MBART_CC25_LANGS
 
-sys.path.insert(0, os.path.dirname(__file__))
-from bad_input_runner import console_scripts  # noqa: E402
+from bad_input_runner import console_scripts  # tests/ is on sys.path, as for conftest
 
 CC25 = ",".join(MBART_CC25_LANGS)
 SWAPPED = ",".join(MBART_CC25_LANGS[:2][::-1] + MBART_CC25_LANGS[2:])  # cs_CZ,ar_AR,...: same length, other order

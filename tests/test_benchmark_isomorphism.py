@@ -15,7 +15,7 @@ import pytest
 import torch
 from gensim.models import Word2Vec
 
-from fairseq_xlgen.data.synthetic_benchmark import generate_benchmark, load_gold_lexicon, segmentation_path
+from fairseq_xlgen.testbed.synthetic_benchmark import generate_benchmark, load_gold_lexicon, segmentation_path
 from fairseq_xlgen.lexicon.embedding_mapping import MappingConfig, map_embeddings
 from fairseq_xlgen.lexicon.lexicon_induction import induce_lexicon, precision_at_k
 

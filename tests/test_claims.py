@@ -1,13 +1,11 @@
 """examples/compare/claims.py: the claims table's statistics worked by hand on made-up per-seed tables."""
-import os
-import sys
-
 import pytest
 
-from conftest import REPO
+from conftest import load_example
 
-sys.path.insert(0, os.path.join(REPO, "examples", "compare"))
-from claims import CLAIMS, claim_rows, markdown, mean_interval, verdict  # noqa: E402
+claims = load_example("compare/claims.py")
+CLAIMS, claim_rows, markdown, mean_interval, verdict = (claims.CLAIMS, claims.claim_rows, claims.markdown,
+                                                        claims.mean_interval, claims.verdict)
 
 
 def test_mean_and_t_interval_of_three_seeds():

@@ -284,7 +284,7 @@ def test_switch_rate_per_benchmark_language(benchmark_dir, pretrained_dir, lang)
 
 def test_switch_rate_on_real_chinese(tmp_path):
     """300 Tatoeba pairs (CC-BY 2.0 FR): SentencePiece in mBART's format, Chinese side switched."""
-    from fairseq_xlgen.data.pretrained_fixtures import train_sentencepiece, write_fairseq_dictionary
+    from fairseq_xlgen.testbed.pretrained_fixtures import train_sentencepiece, write_fairseq_dictionary
 
     with gzip.open(TATOEBA, "rt", encoding="utf-8-sig") as f:
         pairs = [line.rstrip("\n").split("\t")[:2] for _, line in zip(range(300), f)]

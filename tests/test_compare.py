@@ -9,12 +9,12 @@ import time
 
 import pytest
 
-from conftest import REPO, tool_env
+from conftest import REPO, load_example, tool_env
 
-sys.path.insert(0, os.path.join(REPO, "examples"))
-sys.path.insert(0, os.path.join(REPO, "examples", "compare"))
-from pipeline import StageError, run_graph  # noqa: E402
-from summary import decoding_speed, markdown  # noqa: E402
+from fairseq_xlgen.testbed.runner import StageError, run_graph
+
+summary = load_example("compare/summary.py")
+decoding_speed, markdown = summary.decoding_speed, summary.markdown
 
 COMPARE = os.path.join(REPO, "examples", "compare", "run.py")
 

@@ -17,7 +17,7 @@ from fairseq_xlgen.lexicon.embedding_mapping import (
     procrustes,
     seed_pairs_from_word_pairs,
 )
-from embedding_fixtures import synthetic_embedding_pair
+from fairseq_xlgen.testbed.embedding_pairs import synthetic_embedding_pair
 
 @pytest.fixture(autouse=True)
 def single_thread():

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from conftest import train_inner_logs
-from fairseq_xlgen.data.pretrained_fixtures import build_fixtures
-from fairseq_xlgen.pretrained import TinyModelConfig
+from fairseq_xlgen.testbed.pretrained_fixtures import build_fixtures
+from fairseq_xlgen.testbed.sizes import TinyModelConfig
 from fairseq_xlgen.pretrained import MBART_LAYOUT, load_pretrained
 
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from conftest import tool_env
-from fairseq_xlgen.pretrained import TinyModelConfig
+from fairseq_xlgen.testbed.sizes import TinyModelConfig
 from fairseq_xlgen.pretrained import (
     MBART_CC25_LANGS, MBART_LAYOUT, XLMR_LAYOUT, PretrainedModelError, count_dictionary_lines, load_pretrained,
 )
@@ -86,7 +86,7 @@ def test_hub_and_checkpoint_loaders_give_the_same_model(pretrained_dir, layout):
 
 
 def test_fixtures_are_deterministic_and_cached(benchmark_dir, tmp_path):
-    from fairseq_xlgen.data.pretrained_fixtures import build_fixtures
+    from fairseq_xlgen.testbed.pretrained_fixtures import build_fixtures
 
     corpus = [os.path.join(benchmark_dir, "mono", "en_XX.txt")]
     build_fixtures(str(tmp_path / "a"), corpus)
@@ -124,7 +124,7 @@ def test_make_fixtures_cli_rejects_an_empty_corpus(tmp_path):
 def test_prebuilt_fixtures_are_copied_only_for_their_own_corpus(benchmark_dir, tmp_path, monkeypatch, caplog):
     import logging
 
-    from fairseq_xlgen.data import pretrained_fixtures
+    from fairseq_xlgen.testbed import pretrained_fixtures
     from fairseq_xlgen.file_io import file_sha256
 
     corpus = tmp_path / "text" / "en_XX.txt"  # the corpus is named by content: the prebuilt one lay elsewhere
@@ -154,8 +154,8 @@ def test_the_shipped_fixtures_were_built_from_todays_benchmark(tmp_path):
     a change of the benchmark generator or of the flags must come with a rebuild."""
     from conftest import REPO
     from fairseq_xlgen.cli.make_fixtures import config_from_flags
-    from fairseq_xlgen.data.pretrained_fixtures import fixture_settings
-    from fairseq_xlgen.data.synthetic_benchmark import generate_benchmark
+    from fairseq_xlgen.testbed.pretrained_fixtures import fixture_settings
+    from fairseq_xlgen.testbed.synthetic_benchmark import generate_benchmark
 
     shipped = os.path.join(REPO, "fixtures", "benchmark-small")
     with open(shipped + ".flags", encoding="utf-8") as f:

@@ -12,9 +12,9 @@ from fairseq.data import Dictionary, indexed_dataset
 
 from conftest import tool_env
 from fairseq_xlgen.data.leading_token_dropping import LeadingBosDroppingDataset
-from fairseq_xlgen.data.pretraining_corpus import (CodeSwitcher, concept_of_form, held_out_forms, join_tokens,
+from fairseq_xlgen.testbed.pretraining_corpus import (CodeSwitcher, concept_of_form, held_out_forms, join_tokens,
                                                    pretraining_documents, switchable, translation_pairs)
-from fairseq_xlgen.data.synthetic_benchmark import build_lexica, generate_benchmark
+from fairseq_xlgen.testbed.synthetic_benchmark import build_lexica, generate_benchmark
 from fairseq_xlgen.pretrained import MBART_CC25_LANGS
 
 
@@ -176,8 +176,8 @@ def test_mixed_bos_task_refuses_a_share_outside_zero_one(tmp_path):
 
 # ------------------------------------------------------------------ --embedding-init skipgram
 def test_skipgram_init_sets_piece_rows_to_centred_vectors_at_the_random_norm(tmp_path, monkeypatch):
-    from fairseq_xlgen.data import pretrained_fixtures
-    from fairseq_xlgen.pretrained import TinyModelConfig
+    from fairseq_xlgen.testbed import pretrained_fixtures
+    from fairseq_xlgen.testbed.sizes import TinyModelConfig
 
     data = _denoising_data(tmp_path)
     cfg = TinyModelConfig(embedding_init="skipgram")
@@ -187,7 +187,8 @@ def test_skipgram_init_sets_piece_rows_to_centred_vectors_at_the_random_norm(tmp
     monkeypatch.setattr(pretrained_fixtures, "piece_vectors", lambda files, dim, seed: vectors)
     argv = pretrained_fixtures.mbart_argv(cfg, langs=["en_XX", "zh_CN"])
     flags = pretrained_fixtures.embedding_init_argv("skipgram", data, argv, [], cfg.seed, str(tmp_path))
-    assert flags[:2] == ["--restore-file", str(tmp_path / "embedding_init.pt")] and "--reset-optimizer" in flags
+    # the first run starts from it; a resumed run from its own checkpoint_last.pt (fairseq ignores the flag then)
+    assert flags == ["--finetune-from-model", str(tmp_path / "embedding_init.pt")]
     state = torch.load(flags[1], weights_only=False)
     weight = state["model"]["encoder.embed_tokens.weight"]
     random = pretrained_fixtures._build_model(pretrained_fixtures._parse_fairseq_args(data, argv))
@@ -202,8 +203,8 @@ def test_skipgram_init_sets_piece_rows_to_centred_vectors_at_the_random_norm(tmp
 
 
 def test_embedding_init_must_be_known(tmp_path):
-    from fairseq_xlgen.data.pretrained_fixtures import build_fixtures
-    from fairseq_xlgen.pretrained import TinyModelConfig
+    from fairseq_xlgen.testbed.pretrained_fixtures import build_fixtures
+    from fairseq_xlgen.testbed.sizes import TinyModelConfig
 
     corpus = tmp_path / "en_XX.txt"
     corpus.write_text("a b .\n")

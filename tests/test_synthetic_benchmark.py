@@ -9,7 +9,7 @@ import unicodedata
 import pytest
 
 from fairseq_xlgen.cli.make_benchmark import main as make_benchmark_main
-from fairseq_xlgen.data.synthetic_benchmark import (
+from fairseq_xlgen.testbed.synthetic_benchmark import (
     LANGUAGES, RESERVED_WORDS, SIZES, SPLITS, Clause, ConceptSpace, Meaning, MeaningSampler, NounPhrase,
     stream_rng, build_lexica, generate_benchmark, load_gold_lexicon, segmentation_path,
 )

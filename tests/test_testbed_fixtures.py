@@ -22,7 +22,7 @@ def _flags(suffix):
 
 @pytest.fixture(scope="module")
 def small_benchmark(tmp_path_factory):
-    from fairseq_xlgen.data.synthetic_benchmark import generate_benchmark
+    from fairseq_xlgen.testbed.synthetic_benchmark import generate_benchmark
 
     out = tmp_path_factory.mktemp("benchmark-small") / "bench"
     generate_benchmark(str(out), seed=1, size="small", progress=False)
@@ -65,7 +65,7 @@ def test_the_testbed_fixtures_were_built_with_todays_generator_and_flags(tmp_pat
     generator or of the flags must come with a rebuild."""
     from fairseq_xlgen.cli.make_fixtures import config_from_flags
     from fairseq_xlgen.cli.make_pretraining_text import main as make_text
-    from fairseq_xlgen.data.pretrained_fixtures import fixture_settings
+    from fairseq_xlgen.testbed.pretrained_fixtures import fixture_settings
 
     text_flags = _flags("text")
     make_text(["--out", str(tmp_path), "--seed", "1", "--size", "small", *text_flags])
@@ -82,7 +82,7 @@ def test_the_testbed_fixtures_were_built_with_todays_generator_and_flags(tmp_pat
 
 @pytest.fixture(scope="module")
 def xlmr_measures(small_benchmark):
-    from fairseq_xlgen.data.pretrained_fixtures import masked_lm_accuracy
+    from fairseq_xlgen.testbed.pretrained_fixtures import masked_lm_accuracy
 
     hub = load_pretrained(os.path.join(TESTBED, "xlmr.base"), XLMR_LAYOUT)
     hub.eval()

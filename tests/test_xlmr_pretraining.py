@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from fairseq_xlgen.cli import make_fixtures
-from fairseq_xlgen.data.pretrained_fixtures import build_fixtures, masked_lm_accuracy
-from fairseq_xlgen.pretrained import TinyModelConfig
-from fairseq_xlgen.data.synthetic_benchmark import LANGUAGES
+from fairseq_xlgen.testbed.pretrained_fixtures import build_fixtures, masked_lm_accuracy
+from fairseq_xlgen.testbed.sizes import TinyModelConfig
+from fairseq_xlgen.testbed.synthetic_benchmark import LANGUAGES
 
 
 def _raw_state(model_dir):
@@ -101,7 +101,7 @@ def test_translation_lm_lines_join_each_pair_after_the_monolingual_lines(benchma
     """``--xlmr-parallel``: one pretraining line per sentence pair, source pieces then target pieces."""
     import sentencepiece as spm
 
-    from fairseq_xlgen.data.pretrained_fixtures import (_binarize_corpus, train_sentencepiece,
+    from fairseq_xlgen.testbed.pretrained_fixtures import (_binarize_corpus, train_sentencepiece,
                                                        write_fairseq_dictionary)
 
     mono = [os.path.join(benchmark_dir, "mono", f"{lang}.txt") for lang in LANGUAGES]

@@ -39,10 +39,8 @@ from tqdm import tqdm
 
 from fairseq_xlgen.file_io import atomic_output
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
-from pipeline import (REPO, SHIPPED_SETS, USER_DIR, UpdateCounter, benchmark_and_fixtures,  # noqa: E402
-                      done, language_identifier, run, run_and_report, run_graph)
+from fairseq_xlgen.testbed.runner import (REPO, SHIPPED_SETS, USER_DIR, UpdateCounter, benchmark_and_fixtures,
+                                          done, language_identifier, run, run_and_report, run_graph)
 
 SOURCE, SECOND, TARGETS = "en_XX", "de_DE", ("de_DE", "ru_RU", "zh_CN")
 LANGS = (SOURCE,) + TARGETS
@@ -324,8 +322,7 @@ def main(argv):
             jobs = compare.jobs(UpdateCounter(train_bar))
             with tqdm(total=len(jobs), desc="jobs (lexicons, train, generate)", unit="job") as job_bar:
                 run_graph(jobs, workers=2, on_done=lambda name: job_bar.update())
-        sys.path.insert(0, HERE)
-        from summary import write_summary
+        from summary import write_summary  # beside this script
 
         return write_summary(compare, systems, SYSTEMS, LANGS, SOURCE)
 

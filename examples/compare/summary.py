@@ -6,7 +6,7 @@ from fairseq_xlgen.analysis.language_id import NgramIdentifier, language_id_repo
 from fairseq_xlgen.analysis.scoring import score_outputs
 from fairseq_xlgen.cli.tool_io import read_sentences, read_system_output
 from fairseq_xlgen.file_io import read_json
-from pipeline import grouped_bars, write_outputs
+from fairseq_xlgen.testbed.runner import grouped_bars, write_outputs
 
 #: fairseq-generate's closing line: "Translated 200 sentences (1,234 tokens) in 3.1s (64.5 sentences/s, ...)"
 SPEED = re.compile(r"Translated [\d,]+ sentences \([\d,]+ tokens\) in [\d.]+s \(([\d.]+) sentences/s")

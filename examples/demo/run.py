@@ -28,10 +28,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from tqdm import tqdm
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
-from pipeline import (REPO, USER_DIR, UpdateCounter, benchmark_and_fixtures, done,  # noqa: E402
-                      language_identifier, run, run_and_report)
+from fairseq_xlgen.testbed.runner import (REPO, USER_DIR, UpdateCounter, benchmark_and_fixtures, done,
+                                          language_identifier, run, run_and_report)
 
 SOURCE, SECOND, TARGETS = "en_XX", "de_DE", ("de_DE", "ru_RU", "zh_CN")
 LANGS = (SOURCE,) + TARGETS
@@ -149,8 +147,7 @@ class Demo:
                 self.log(f"langid.{system}.{lang}"))
 
     def summarize(self):
-        sys.path.insert(0, HERE)
-        from summary import write_summary
+        from summary import write_summary  # beside this script
 
         return write_summary(self.work, self.results, SYSTEMS, LABELS, SOURCE, TARGETS)
 

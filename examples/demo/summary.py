@@ -2,7 +2,7 @@
 import os
 
 from fairseq_xlgen.file_io import read_json
-from pipeline import grouped_bars, write_outputs
+from fairseq_xlgen.testbed.runner import grouped_bars, write_outputs
 
 
 def collect(work, results, systems, source, targets):

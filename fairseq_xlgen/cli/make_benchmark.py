@@ -2,7 +2,7 @@
 import argparse
 import sys
 
-from fairseq_xlgen.data.synthetic_benchmark import LANGUAGES, SIZES, generate_benchmark
+from fairseq_xlgen.testbed.synthetic_benchmark import LANGUAGES, SIZES, generate_benchmark
 
 
 def add_benchmark_arguments(parser, out_help):

@@ -19,8 +19,8 @@ import os
 import sys
 from dataclasses import fields
 
-from fairseq_xlgen.data.pretrained_fixtures import build_fixtures, masked_lm_accuracy
-from fairseq_xlgen.pretrained import TinyModelConfig
+from fairseq_xlgen.testbed.pretrained_fixtures import build_fixtures, masked_lm_accuracy
+from fairseq_xlgen.testbed.sizes import TinyModelConfig
 from fairseq_xlgen.file_io import atomic_output
 
 

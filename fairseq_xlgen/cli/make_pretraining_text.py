@@ -4,13 +4,13 @@
 
 Writes ``OUT/<code>.txt`` per language: fresh documents of the benchmark of that seed and size, with
 ``--switch-share`` of the words of half of the concepts switched into another language
-(:mod:`fairseq_xlgen.data.pretraining_corpus`); the input of ``xlgen-make-fixtures --corpus``.
+(:mod:`fairseq_xlgen.testbed.pretraining_corpus`); the input of ``xlgen-make-fixtures --corpus``.
 """
 import argparse
 import sys
 
 from fairseq_xlgen.cli.make_benchmark import add_benchmark_arguments
-from fairseq_xlgen.data.pretraining_corpus import write_pretraining_corpus
+from fairseq_xlgen.testbed.pretraining_corpus import write_pretraining_corpus
 
 
 def build_parser():

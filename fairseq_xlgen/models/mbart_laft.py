@@ -36,7 +36,6 @@ from fairseq.modules.transformer_layer import TransformerDecoderLayerBase, Trans
 
 from fairseq_xlgen.data.language_components_file import components_for, encoder_fingerprint, load_components
 from fairseq_xlgen.file_io import InputError
-from fairseq_xlgen.models.tiny_architectures import mbart_tiny_architecture
 from fairseq_xlgen.modules.fusion import LanguageFusion
 from fairseq_xlgen.modules.language_adapter import AdapterSet
 from fairseq_xlgen.modules.language_adversary import GatedCombination, LanguageClassifier
@@ -330,11 +329,6 @@ def laft_defaults(args, variant="laft"):
     args.adversary_hidden = getattr(args, "adversary_hidden", 0)
 
 
-def tiny_laft_defaults(args, variant):
-    args.fusion_dim = getattr(args, "fusion_dim", args.encoder_embed_dim)
-    laft_defaults(args, variant)
-
-
 @register_model_architecture("mbart_laft", "mbart_laft_large")
 def mbart_laft_large_architecture(args):
     mbart_large_architecture(args)
@@ -347,12 +341,6 @@ def mbart_laft_base_architecture(args):
     laft_defaults(args)
 
 
-@register_model_architecture("mbart_laft", "mbart_laft_tiny")
-def mbart_laft_tiny_architecture(args):
-    mbart_tiny_architecture(args)
-    tiny_laft_defaults(args, "laft")
-
-
 @register_model_architecture("mbart_laft", "mbart_tm_adv_large")
 def mbart_tm_adv_large_architecture(args):
     mbart_large_architecture(args)
@@ -363,9 +351,3 @@ def mbart_tm_adv_large_architecture(args):
 def mbart_tm_adv_base_architecture(args):
     mbart_base_architecture(args)
     laft_defaults(args, "tm_adv")
-
-
-@register_model_architecture("mbart_laft", "mbart_tm_adv_tiny")
-def mbart_tm_adv_tiny_architecture(args):
-    mbart_tiny_architecture(args)
-    tiny_laft_defaults(args, "tm_adv")

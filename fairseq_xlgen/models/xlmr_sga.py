@@ -57,7 +57,7 @@ from fairseq_xlgen.file_io import InputError, file_sha256
 from fairseq_xlgen.modules.ctc import blank_rule_argmax, ctc_collapse, pack_tokens
 from fairseq_xlgen.modules.prefix_attention import Prefix, PrefixInjector, concat_prefixes, prompt_prefix
 from fairseq_xlgen.modules.sga_noise import corrupt_batch, noise_rng
-from fairseq_xlgen.pretrained import PretrainedModelError, TinyModelConfig
+from fairseq_xlgen.pretrained import PretrainedModelError
 
 logger = logging.getLogger(__name__)
 
@@ -491,7 +491,8 @@ class XlmrSgaModel(BaseFairseqModel):
                                     history=decoder_out.history + [next_canvas])
 
 
-def _fill_sizes(args, layers, dim, ffn, heads, positions):
+def fill_encoder_sizes(args, layers, dim, ffn, heads, positions):
+    """XLM-R's encoder sizes where the command line gave none."""
     for name, value in (("encoder_layers", layers), ("encoder_embed_dim", dim), ("encoder_ffn_embed_dim", ffn),
                         ("encoder_attention_heads", heads), ("max_positions", positions)):
         if getattr(args, name, None) is None:
@@ -501,18 +502,10 @@ def _fill_sizes(args, layers, dim, ffn, heads, positions):
 @register_model_architecture("xlmr_sga", "xlmr_sga_base")
 def xlmr_sga_base(args):
     """xlmr.base: 12 layers, d=768 (a loaded checkpoint brings its own sizes)."""
-    _fill_sizes(args, 12, 768, 3072, 12, 512)
+    fill_encoder_sizes(args, 12, 768, 3072, 12, 512)
 
 
 @register_model_architecture("xlmr_sga", "xlmr_sga_large")
 def xlmr_sga_large(args):
     """xlmr.large: 24 layers, d=1024."""
-    _fill_sizes(args, 24, 1024, 4096, 16, 512)
-
-
-@register_model_architecture("xlmr_sga", "xlmr_sga_tiny")
-def xlmr_sga_tiny(args):
-    """The tiny XLM-R fixture's sizes (:class:`~fairseq_xlgen.pretrained.TinyModelConfig`)."""
-    tiny = TinyModelConfig()
-    size = lambda name: getattr(tiny, f"xlmr_{name}", getattr(tiny, name))  # noqa: E731 (XLM-R-specific sizes first)
-    _fill_sizes(args, size("layers"), size("embed_dim"), size("ffn_dim"), size("heads"), tiny.max_positions)
+    fill_encoder_sizes(args, 24, 1024, 4096, 16, 512)

@@ -21,7 +21,6 @@ from fairseq.models import register_model, register_model_architecture
 from fairseq.models.transformer import TransformerEncoder, TransformerModel
 from fairseq.models.transformer.transformer_legacy import base_architecture as transformer_base_architecture
 
-from fairseq_xlgen.pretrained import TinyModelConfig
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +112,7 @@ class XLMRTransformerModel(TransformerModel):
         return super().forward(src_tokens, src_lengths, prev_output_tokens, **kwargs)
 
 
-def _fill_sizes(args, layers, dim, ffn, heads, positions):
+def fill_encoder_decoder_sizes(args, layers, dim, ffn, heads, positions):
     """Encoder and decoder of the same depth/width, in XLM-R's style (RoBERTa's base_architecture).
 
     Sizes given on the command line win, except the positions, which are XLM-R's.
@@ -140,17 +139,10 @@ def _fill_sizes(args, layers, dim, ffn, heads, positions):
 @register_model_architecture("xlmr_transformer", "xlmr_transformer_base")
 def xlmr_transformer_base(args):
     """xlmr.base encoder (12 layers, d=768) + a 12-layer decoder."""
-    _fill_sizes(args, 12, 768, 3072, 12, 512)
+    fill_encoder_decoder_sizes(args, 12, 768, 3072, 12, 512)
 
 
 @register_model_architecture("xlmr_transformer", "xlmr_transformer_large")
 def xlmr_transformer_large(args):
     """xlmr.large encoder (24 layers, d=1024) + a 24-layer decoder."""
-    _fill_sizes(args, 24, 1024, 4096, 16, 512)
-
-
-@register_model_architecture("xlmr_transformer", "xlmr_transformer_tiny")
-def xlmr_transformer_tiny(args):
-    """The tiny XLM-R fixture's sizes (``TinyModelConfig.xlmr_*``) on both sides."""
-    tiny = TinyModelConfig()
-    _fill_sizes(args, tiny.xlmr_layers, tiny.xlmr_embed_dim, tiny.xlmr_ffn_dim, tiny.xlmr_heads, tiny.max_positions)
+    fill_encoder_decoder_sizes(args, 24, 1024, 4096, 16, 512)

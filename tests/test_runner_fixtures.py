@@ -1,15 +1,14 @@
-"""examples/pipeline.py's benchmark_and_fixtures with a shipped set: `fixtures/build.sh --copy` regenerates the
-set's input text, finds the shipped weights built from it and copies them; a rerun copies nothing."""
+"""The recipes' runner (fairseq_xlgen/testbed/runner.py): benchmark_and_fixtures with a shipped set:
+`fixtures/build.sh --copy` regenerates the set's input text, finds the shipped weights built from it and copies
+them; a rerun copies nothing."""
 import filecmp
 import os
-import sys
 
 import pytest
 
 from conftest import REPO, tool_env
 
-sys.path.insert(0, os.path.join(REPO, "examples"))
-from pipeline import benchmark_and_fixtures  # noqa: E402
+from fairseq_xlgen.testbed.runner import benchmark_and_fixtures
 
 
 @pytest.mark.slow

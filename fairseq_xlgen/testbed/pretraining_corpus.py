@@ -20,7 +20,7 @@ next to Han characters and with one space next to another non-Han word.
 """
 import os
 
-from fairseq_xlgen.data.synthetic_benchmark import (
+from fairseq_xlgen.testbed.synthetic_benchmark import (
     EVAL_SPLITS,
     LANGUAGES,
     MONO_QUESTION_SHARE,

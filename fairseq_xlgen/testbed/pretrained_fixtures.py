@@ -42,7 +42,8 @@ import torch
 
 from fairseq_xlgen.checkpoint_loading import load_checkpoint
 from fairseq_xlgen.file_io import file_sha256
-from fairseq_xlgen.pretrained import MBART_CC25_LANGS, MBART_LAYOUT, XLMR_LAYOUT, TinyModelConfig
+from fairseq_xlgen.pretrained import MBART_CC25_LANGS, MBART_LAYOUT, XLMR_LAYOUT
+from fairseq_xlgen.testbed.sizes import TinyModelConfig
 
 logger = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
-"""Shared pieces of the Python example drivers (``make demo``: examples/demo/run.py, ``make compare``:
-examples/compare/run.py): a tool run with its output in a log file, the synthetic benchmark with its
+"""The runner of the Python recipes (``make demo``: examples/demo/run.py, ``make compare``:
+examples/compare/run.py, ``make claims``): a tool run with its output in a log file, the synthetic benchmark with its
 tiny pretrained models, the language identifier of the outputs, fairseq's update counter read into
 a progress bar, and a graph of jobs run a few at a time.
 
@@ -17,9 +17,10 @@ import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 from fairseq_xlgen.file_io import atomic_output, file_sha256
+from fairseq_xlgen.userdir import USER_DIR
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-USER_DIR = os.path.join(REPO, "fairseq_xlgen")
+#: the repository (the recipes, data_prep/ and fixtures/ live beside the package of an editable install)
+REPO = os.path.dirname(USER_DIR)
 FIXTURES = os.path.join(REPO, "fixtures")
 #: the shipped sets of pretrained backbones (fixtures/NAME, built by fixtures/build.sh)
 SHIPPED_SETS = ("benchmark-small", "testbed-small")

@@ -1,4 +1,5 @@
-"""Synthetic embeddings with a known translation, for the VecMap tests and bench/embedding_mapping.py."""
+"""Synthetic embeddings with a known translation, for the VecMap tests and bench/embedding_mapping.py (the testbed of
+the lexicon induction: word vectors whose true alignment is known)."""
 import math
 
 import torch
