@@ -1,6 +1,7 @@
 """`make demo` (examples/demo/run.py) end to end at SIZE tiny: the zero-shot table, its JSON and plot."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,6 +20,13 @@ def run_demo(work):
     return proc.stdout
 
 
+def _trained_parameters(train_log):
+    """fairseq-train's count of the parameters that train ("num. shared model params: N (num. trained: M)")."""
+    with open(train_log, encoding="utf-8") as f:
+        counts = re.findall(r"shared model params: [\d,]+ \(num\. trained: ([\d,]+)\)", f.read())
+    return int(counts[-1].replace(",", ""))
+
+
 @pytest.mark.slow
 def test_demo_prints_the_zero_shot_table_and_a_rerun_from_scratch_prints_the_same(tmp_path):
     out = run_demo(tmp_path / "a")
@@ -27,7 +35,8 @@ def test_demo_prints_the_zero_shot_table_and_a_rerun_from_scratch_prints_the_sam
     rows = [line.split(" | ")[:2] for line in table[1:]]
     assert rows == [["| mBART (full)", "de_DE"], ["| mBART (full)", "ru_RU"], ["| mBART (full)", "zh_CN"],
                     ["| multi-source (en_XX+de_DE)", "de_DE (trained)"], ["| multi-source (en_XX+de_DE)", "ru_RU"],
-                    ["| multi-source (en_XX+de_DE)", "zh_CN"]]
+                    ["| multi-source (en_XX+de_DE)", "zh_CN"], ["| mBART (enc): frozen decoder", "de_DE"],
+                    ["| mBART (enc): frozen decoder", "ru_RU"], ["| mBART (enc): frozen decoder", "zh_CN"]]
     results = tmp_path / "a" / "results"
     assert f"table {results / 'summary.md'}, JSON {results / 'summary.json'}, plot {results / 'summary.png'}" in out
     with open(results / "summary.png", "rb") as f:
@@ -35,6 +44,9 @@ def test_demo_prints_the_zero_shot_table_and_a_rerun_from_scratch_prints_the_sam
     summary = json.loads((results / "summary.json").read_text())
     assert summary["multi_source"]["train_langs"] == ["en_XX", "de_DE"]
     assert [r["zero_shot"] for r in summary["multi_source"]["targets"].values()] == [False, True, True]
+    trained = {system: _trained_parameters(tmp_path / "a" / "logs" / f"train.{system}.log")
+               for system in ("mbart_enc", "mbart_full")}
+    assert 0 < trained["mbart_enc"] < trained["mbart_full"] / 2  # the decoder and the embeddings are frozen
     assert os.path.isfile(tmp_path / "a" / "logs" / "train.mbart_full.log")  # fairseq's logs are files, not output
     assert "| INFO |" not in out
     # from scratch in another directory: the same numbers (one thread per tool, seeded data and training)

@@ -2,11 +2,16 @@
 
 The tiny mBART is finetuned on en_XX summarization only, then asked to summarize de_DE, ru_RU
 (Cyrillic) and zh_CN (Han, no spaces) documents in their own language: languages it has no
-task data for. Two systems with the same budget of training instances and updates:
+task data for. The backbone is the testbed's (fixtures/testbed-small: pretrained on code-switched text,
+its encoder partly aligned across languages and its decoder reading the encoder). Three systems with
+the same budget of training instances and updates:
 
 * **mBART (full)**: the ordinary finetune on en_XX, the baseline;
 * **multi-source** (Li & Murray, paper 002 §6): the same budget split between en_XX and de_DE,
-  which the paper finds cuts accidental translation (outputs in the wrong language).
+  which the paper finds cuts accidental translation (outputs in the wrong language);
+* **mBART (enc)** (paper 001's encoder-only baseline, ``--arch mbart_laft_tiny --laft-variant enc``):
+  the finetune on en_XX with the decoder and the embeddings frozen, so that the decoder keeps
+  writing the language its ``[L]`` token asks for.
 
 Per target language the table gives SP-ROUGE-L (ROUGE-L over SentencePiece pieces: word ROUGE
 is meaningless for unspaced zh_CN), the wrong-language rate (character n-gram language ID
@@ -33,11 +38,15 @@ from fairseq_xlgen.testbed.runner import (REPO, USER_DIR, UpdateCounter, benchma
 
 SOURCE, SECOND, TARGETS = "en_XX", "de_DE", ("de_DE", "ru_RU", "zh_CN")
 LANGS = (SOURCE,) + TARGETS
-SYSTEMS = {"mbart_full": (SOURCE,), "multi_source": (SOURCE, SECOND)}
-LABELS = {"mbart_full": "mBART (full)", "multi_source": f"multi-source ({SOURCE}+{SECOND})"}
+SYSTEMS = {"mbart_full": (SOURCE,), "multi_source": (SOURCE, SECOND), "mbart_enc": (SOURCE,)}
+LABELS = {"mbart_full": "mBART (full)", "multi_source": f"multi-source ({SOURCE}+{SECOND})",
+          "mbart_enc": "mBART (enc): frozen decoder"}
+#: fairseq-train's --arch flags of each system
+ARCHS = {"mbart_full": ["--arch", "mbart_tiny"], "multi_source": ["--arch", "mbart_tiny"],
+         "mbart_enc": ["--arch", "mbart_laft_tiny", "--laft-variant", "enc"]}
 # instances of the training budget, updates, warmup, output length limit (pieces); the pretrained
 # fixtures: a shipped set (fixtures/NAME) or xlgen-make-fixtures flags (a smoke run)
-SETTINGS = {"small": dict(budget=2000, updates=800, warmup=100, max_len=60, fixtures="benchmark-small"),
+SETTINGS = {"small": dict(budget=2000, updates=800, warmup=100, max_len=60, fixtures="testbed-small"),
             "tiny": dict(budget=200, updates=40, warmup=10, max_len=20, fixtures=["--vocab-size", "2000"])}
 
 
@@ -55,7 +64,7 @@ class Demo:
         return os.path.join(self.logs, name + ".log")
 
     def prepare(self):
-        """Benchmark, tiny mbart.cc25 (the shipped pretrained one at size small), binarized data."""
+        """Benchmark, tiny mbart.cc25 (the shipped testbed one at size small), binarized data."""
         steps = tqdm(total=3 + len(LANGS), desc="prepare", unit="step", leave=True)
         benchmark_and_fixtures(self.bench, os.path.dirname(self.model), self.size, self.cfg["fixtures"],
                                self.log("fixtures"), LANGS)
@@ -94,7 +103,7 @@ class Demo:
         run(["fairseq-train", self.data, "--user-dir", USER_DIR,
              "--task", "multi_source_summarization", "--langs", ",".join(MBART_CC25_LANGS),
              "--train-langs", ",".join(SYSTEMS[system]), "--train-budget", str(self.cfg["budget"]),
-             "--eval-lang", SOURCE, "--arch", "mbart_tiny", *MBART_ARCH_FLAGS,
+             "--eval-lang", SOURCE, *ARCHS[system], *MBART_ARCH_FLAGS,
              "--finetune-from-model", os.path.join(self.model, "model.pt"),
              "--criterion", "label_smoothed_cross_entropy", "--label-smoothing", "0.2",
              "--optimizer", "adam", "--adam-betas", "(0.9, 0.98)", "--lr", "1e-3", "--lr-scheduler", "inverse_sqrt",
@@ -160,7 +169,7 @@ def main(argv):
 
     def body():
         demo.prepare()
-        with ThreadPoolExecutor(2) as pool:  # the two finetunes side by side, one core each
+        with ThreadPoolExecutor(2) as pool:  # the finetunes two at a time, one core each
             list(pool.map(demo.finetune, SYSTEMS, range(len(SYSTEMS))))
         demo.evaluate()
         return demo.summarize()
