@@ -25,7 +25,6 @@ each program on one thread.
 """
 import argparse
 import gzip
-import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 import platform
@@ -42,6 +41,7 @@ from fairseq_xlgen.testbed.pretrained_fixtures import build_fixtures, train_sent
 from fairseq_xlgen.testbed.synthetic_benchmark import LANGUAGES, generate_benchmark
 from fairseq_xlgen.file_io import read_json
 from fairseq_xlgen.lexicon.word_segmentation import WordSegmenter
+from bench._results import write_results
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TATOEBA = os.path.join(os.path.dirname(REPO), "shared", "data", "tatoeba-en-zh", "en-zh.tsv.gz")
@@ -217,12 +217,8 @@ def main(argv=None):
             print(f"{r['pair']:<42} seeds {group['seeds']}: best objective seed {group['chosen_seed']} "
                   f"{'is' if group['chosen_is_best_p@1'] else 'is not'} the best-precision seed "
                   f"(mean precision@1 {group['gap_to_best_mean_p@1']:.4f} below it)")
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out + ".tmp", "w") as f:
-        json.dump({"size": args.size, "w2v_args": args.w2v_args, "restarts": args.restarts, "machine": platform.machine(),
-                   "results": results},
-                  f, indent=2)
-    os.replace(args.out + ".tmp", args.out)
+    write_results(args.out, {"size": args.size, "w2v_args": args.w2v_args, "restarts": args.restarts,
+                             "machine": platform.machine(), "results": results}, work=args.work)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ encoder is worth to the decoder.
     python -m bench.mbart_cross_lingual --benchmark BENCH --mbart shipped=fixtures/benchmark-small/mbart.cc25
 """
 import argparse
-import json
 import math
 import os
 
@@ -27,7 +26,7 @@ from fairseq.data import data_utils
 
 from bench.xlmr_cross_lingual import PAIRS, held_out_gold, nearest, read_lines
 from fairseq_xlgen.analysis.encoder_states import mbart_source_tokens, pooled_encoder_states
-from fairseq_xlgen.file_io import atomic_output
+from bench._results import write_results
 
 LANGS = ("en_XX", "de_DE", "ru_RU", "zh_CN")
 
@@ -118,8 +117,7 @@ def main(argv=None):
                             "sentences": len(lines), "with_encoder": with_encoder, "encoder_zeroed": zeroed,
                             "encoder_worth": zeroed - with_encoder})
             print(f"{name:10s} {lang:9s} {with_encoder:6.2f} / {zeroed:6.2f} / {zeroed - with_encoder:6.2f}")
-    with atomic_output(args.json) as f:
-        json.dump(results, f, indent=2)
+    write_results(args.json, results)
 
 
 if __name__ == "__main__":

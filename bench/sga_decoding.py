@@ -74,7 +74,6 @@ is what a user of an idle machine gets).
     python -m bench.sga_decoding --device cuda --fp16              # on a GPU (bench/gpu_checks.sh)
 """
 import argparse
-import json
 import logging
 import os
 import platform
@@ -85,6 +84,8 @@ import time
 import warnings
 
 import torch
+
+from bench._results import write_results
 
 #: name: (model, generation options); model "ctc"/"mask_predict" (SGA) or "ar"; "{n}" = target tokens
 SYSTEMS = {
@@ -481,16 +482,12 @@ def main(argv=None):
               f"{r['gflop_per_cpu_second']:11.1f}")
     for load in loads:
         print(f"batch {load['batch']}: load average {fmt_load(load['before'])} before, {fmt_load(load['after'])} after")
-    from fairseq_xlgen.file_io import atomic_output
-
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with atomic_output(args.out) as f:
-        json.dump({"settings": vars(args), "command": " ".join(["python -m bench.sga_decoding"] + (
-                       argv if argv is not None else sys.argv[1:])),
-                   "machine": {"platform": platform.platform(), "processor": platform.processor(),
-                               "cpus": os.cpu_count(), "threads": threads, "torch": torch.__version__,
-                               "cuda": torch.cuda.get_device_name() if args.device == "cuda" else None},
-                   "load_average": loads, "results": rows}, f, indent=2)
+    write_results(args.out, {"settings": vars(args), "command": " ".join(["python -m bench.sga_decoding"] + (
+                      argv if argv is not None else sys.argv[1:])),
+                  "machine": {"platform": platform.platform(), "processor": platform.processor(),
+                              "cpus": os.cpu_count(), "threads": threads, "torch": torch.__version__,
+                              "cuda": torch.cuda.get_device_name() if args.device == "cuda" else None},
+                  "load_average": loads, "results": rows})
     print(f"\n{args.out}")
 
 

@@ -18,14 +18,14 @@ prefix). Dropout is off, so the numbers measure fitting, not regularisation.
     python -m bench.sga_prompt_capacity --data SGA_DATA --xlmr XLMR_DIR
 """
 import argparse
-import json
 import os
 import subprocess
 import time
 
 import torch
 
-from fairseq_xlgen.file_io import atomic_output
+from bench._results import write_results
+
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -158,9 +158,7 @@ def main(argv=None):
               f"{r['ctc_denoising'][0]:6.2f} → {r['ctc_denoising'][1]:5.2f} {r['exact']:>3}/{r['sentences']:<2} "
               f"{r['source_influence_before']:9.3f} → {r['source_influence_after']:.3f} ({r['logit_std']:.2f}) "
               f"{r['seconds']:6.1f}")
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with atomic_output(args.out) as f:
-        json.dump({"settings": vars(args), "rows": rows}, f, indent=2)
+    write_results(args.out, {"settings": vars(args), "rows": rows}, work=args.work)
 
 
 if __name__ == "__main__":

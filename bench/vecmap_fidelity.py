@@ -35,6 +35,7 @@ import torch
 
 from fairseq_xlgen.lexicon.embedding_mapping import csls_topk
 from fairseq_xlgen.lexicon.embeddings_io import read_embeddings
+from bench._results import write_results
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(os.path.dirname(REPO), "shared", "data", "multi30k-en-fr")
@@ -163,12 +164,10 @@ def main(argv=None):
     if len(rows) == 2:
         print(f"wall time original / ours: {rows[1]['wall_seconds'] / rows[0]['wall_seconds']:.2f}×; "
               f"CSLS P@1 ours − original: {100 * (rows[0]['p_at_1_csls'] - rows[1]['p_at_1_csls']):+.1f}")
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out + ".tmp", "w") as f:
-        json.dump({"pair": f"{args.src}-{args.tgt}", "lines": args.lines, "threads": args.threads,
-                   "stochastic_interval": args.stochastic_interval, "w2v_args": " ".join(W2V_ARGS),
-                   "machine": platform.machine(), "torch": torch.__version__, "results": rows}, f, indent=2)
-    os.replace(args.out + ".tmp", args.out)
+    write_results(args.out, {"pair": f"{args.src}-{args.tgt}", "lines": args.lines, "threads": args.threads,
+                             "stochastic_interval": args.stochastic_interval, "w2v_args": " ".join(W2V_ARGS),
+                             "machine": platform.machine(), "torch": torch.__version__, "results": rows},
+                  work=args.work)
     print(f"wrote {args.out}")
 
 

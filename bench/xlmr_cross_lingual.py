@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from fairseq_xlgen.testbed.pretraining_corpus import held_out_forms
-from fairseq_xlgen.file_io import atomic_output
+from bench._results import write_results
 
 PAIRS = ("de_DE-en_XX", "en_XX-ru_RU", "en_XX-zh_CN")
 
@@ -145,8 +145,7 @@ def main(argv=None):
             in_context.append(f"{name:10s} {pair:12s} " + "  ".join(f"{100 * v:5.1f}" for v in accuracy.values()))
     print(f"\n{'backbone':10s} {'pair':12s} masked English pieces right, %: alone / + translation / + another's")
     print("\n".join(in_context))
-    with atomic_output(args.json) as f:
-        json.dump(results, f, indent=2)
+    write_results(args.json, results)
 
 
 if __name__ == "__main__":
