@@ -20,6 +20,7 @@ def test_verdict_reads_the_interval_against_the_papers_sign():
     assert verdict(5.0, 2.0, -1) == "not reproduced (opposite)"
     assert verdict(1.0, 2.0, +1) == "inconclusive"
     assert verdict(1.0, float("nan"), +1) == "one seed: no interval"
+    assert verdict(0.0, 0.0, -1) == "not reproduced (no difference)"
 
 
 def _table(wrong, rouge):

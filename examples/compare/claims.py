@@ -4,7 +4,7 @@ For each seed, `examples/compare/run.py WORK_DIR/seed-N small --fixtures NAME --
 (finished jobs are skipped on a rerun); then each claim is one row: the paper's number, ours as the
 mean over seeds with a 95 % t-interval (Student's t with seeds - 1 degrees of freedom), and
 "reproduced" when the interval lies on the paper's side of zero, "not reproduced" when it lies on
-the other side, "inconclusive" when it holds zero -> WORK_DIR/claims.{md,json}.
+the other side or every seed measures no difference, "inconclusive" when it holds zero -> WORK_DIR/claims.{md,json}.
 
     python examples/compare/claims.py WORK_DIR [--seeds 1,2,3] [--fixtures testbed-small]
 
@@ -70,6 +70,8 @@ def verdict(mean, half_width, sign):
     low, high = mean - half_width, mean + half_width
     if half_width != half_width:  # nan: one seed
         return "one seed: no interval"
+    if mean == 0 and half_width == 0:  # every seed measured no difference (e.g. both systems at 100 %)
+        return "not reproduced (no difference)"
     if (sign > 0 and low > 0) or (sign < 0 and high < 0):
         return "reproduced"
     if (sign > 0 and high < 0) or (sign < 0 and low > 0):
