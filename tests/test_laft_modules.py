@@ -8,7 +8,8 @@ from fairseq_xlgen.modules.fusion import LanguageFusion
 from fairseq_xlgen.modules.language_adapter import Adapter, AdapterSet
 from fairseq_xlgen.modules.language_adversary import GatedCombination, LanguageClassifier, adversarial_losses
 from fairseq_xlgen.modules.language_components import (
-    GramAccumulator, canonical_signs, mean_pool, remove_language_component, sentence_token_mask)
+    GramAccumulator, canonical_signs, mean_pool, remove_language_component, sentence_token_mask,
+    source_language_tags)
 
 # One sentence (B=1) of three positions in d=2: tokens (3,4) and (1,0), then a special (100,100)
 # that pooling skips. c = (1,0)ᵀ (k=1). Sentence mean ē = (2,2), ‖ē‖² = 8.
@@ -44,6 +45,14 @@ def test_sentence_removal_leaves_no_component_in_the_pooled_mean():
 def test_removal_runs_in_fp32_for_half_states():
     r, removed = remove_language_component(STATES.half(), POOL_MASK, C.half(), "sentence")
     assert r.dtype == removed.dtype == torch.float32
+
+
+def test_source_language_tag_is_the_last_real_token_with_either_padding_side():
+    pad = 1
+    tokens = torch.tensor([[7, 8, 2, 30],  # x x </s> [L]: no padding
+                           [1, 9, 2, 31],  # left-padded: <pad> x </s> [L]
+                           [9, 2, 32, 1]])  # right-padded: x </s> [L] <pad>
+    assert source_language_tags(tokens, pad).tolist() == [30, 31, 32]
 
 
 def test_sentence_token_mask_excludes_specials():

@@ -25,9 +25,8 @@ from fairseq.criterions.label_smoothed_cross_entropy import (
     LabelSmoothedCrossEntropyCriterion, LabelSmoothedCrossEntropyCriterionConfig)
 
 from fairseq_xlgen.file_io import InputError
-from fairseq_xlgen.models.mbart_laft import last_token
 from fairseq_xlgen.modules.language_adversary import ADVERSARY_MODES, adversarial_losses
-from fairseq_xlgen.modules.language_components import mean_pool, sentence_token_mask
+from fairseq_xlgen.modules.language_components import mean_pool, sentence_token_mask, source_language_tags
 
 
 @dataclass
@@ -67,7 +66,7 @@ class LanguageAdversarialCriterion(LabelSmoothedCrossEntropyCriterion):
             raise InputError("--criterion language_adversarial needs a TM+adv model (--arch mbart_tm_adv_*)")
         src_tokens = net_input["src_tokens"]
         padding = src_tokens.eq(model.encoder.padding_idx)
-        is_source = last_token(src_tokens, model.encoder.padding_idx).eq(self.source_token)
+        is_source = source_language_tags(src_tokens, model.encoder.padding_idx).eq(self.source_token)
         text = sentence_token_mask(src_tokens, model.encoder.special_token_ids)  # not the [lang] tag itself
         pooled = mean_pool(encoder_out["task_module_out"][0], text)
         pooled_adversary = mean_pool(

@@ -40,7 +40,7 @@ from fairseq_xlgen.modules.fusion import LanguageFusion
 from fairseq_xlgen.modules.language_adapter import AdapterSet
 from fairseq_xlgen.modules.language_adversary import GatedCombination, LanguageClassifier
 from fairseq_xlgen.modules.language_components import (REMOVAL_MODES, remove_language_component, sentence_token_mask,
-                                                       special_token_ids)
+                                                       source_language_tags, special_token_ids)
 from fairseq_xlgen.modules.task_module import TaskModule
 
 logger = logging.getLogger(__name__)
@@ -75,12 +75,6 @@ def language_rows(tokens, language_token_ids, side):
                          "mBART's format (source 'x </s> [xx_YY]', decoder '[xx_YY] y') with full language "
                          "codes (-s en_XX, not -s en) and every language listed in --laft-langs")
     return matches.float().argmax(-1)
-
-
-def last_token(tokens, pad):
-    """Each row's last non-padding token (left- or right-padded batches)."""
-    position = tokens.ne(pad).long().cumsum(1).argmax(1)
-    return tokens.gather(1, position.unsqueeze(1)).squeeze(1)
 
 
 class AdapterSelection:
@@ -191,7 +185,7 @@ class LaftEncoder(TransformerEncoderBase):
         if self.components_source is None:
             raise InputError("LAFT has no language components: pass --language-components FILE "
                              "(xlgen-language-components) or load a LAFT checkpoint")
-        rows = language_rows(last_token(src_tokens, self.padding_idx), self.language_token_ids, "source")
+        rows = language_rows(source_language_tags(src_tokens, self.padding_idx), self.language_token_ids, "source")
         r, removed = remove_language_component(
             e, sentence_token_mask(src_tokens, self.special_token_ids), self.language_components[rows], self.removal)
         r = r.to(e.dtype)

@@ -86,6 +86,13 @@ def sentence_token_mask(tokens, special_token_ids):
     return ~torch.isin(tokens, special_token_ids)
 
 
+def source_language_tags(tokens, pad):
+    """Each row's language tag: mBART's source ends ``x </s> [L]``, so its last non-padding token (left- or
+    right-padded batches)."""
+    position = tokens.ne(pad).long().cumsum(1).argmax(1)
+    return tokens.gather(1, position.unsqueeze(1)).squeeze(1)
+
+
 LANGUAGE_TAG = re.compile(r"^\[[a-z]{2,3}_[A-Z]{2}\]$")
 
 
