@@ -22,8 +22,8 @@ that stream: the benchmark's languages share no words, so masked-LM on monolingu
 leaves a tiny model with no cross-lingual knowledge, which real XLM-R gets from its scale and
 SGA relies on. SentencePiece and ``dict.txt`` come from the monolingual corpus only.
 :func:`masked_lm_accuracy` measures the result on held-out text.
-The sizes are :class:`fairseq_xlgen.pretrained.TinyModelConfig` (next to the layouts, so that
-the ``*_tiny`` architectures need not import this builder). The XLM-R sizes (``xlmr_*``) are
+The sizes are :class:`fairseq_xlgen.testbed.sizes.TinyModelConfig` (apart, so that the ``*_tiny``
+architectures need not import this builder). The XLM-R sizes (``xlmr_*``) are
 separate from mBART's so that a larger frozen backbone for SGA does not change the mBART fixture.
 """
 import collections
@@ -41,7 +41,7 @@ from dataclasses import asdict
 import torch
 
 from fairseq_xlgen.checkpoint_loading import load_checkpoint
-from fairseq_xlgen.file_io import file_sha256
+from fairseq_xlgen.file_io import atomic_output, atomic_path, file_sha256
 from fairseq_xlgen.pretrained import MBART_CC25_LANGS, MBART_LAYOUT, XLMR_LAYOUT
 from fairseq_xlgen.testbed.sizes import TinyModelConfig
 
@@ -59,14 +59,14 @@ def train_sentencepiece(corpus_files, model_path, vocab_size):
     """Unigram SentencePiece model over all corpus lines (as the public models use)."""
     import sentencepiece as spm
 
-    prefix = model_path[: -len(".model")] + ".partial"
-    spm.SentencePieceTrainer.train(
-        input=",".join(corpus_files), model_prefix=prefix, vocab_size=vocab_size,
-        model_type="unigram", character_coverage=0.9995, hard_vocab_limit=False,
-        num_threads=1, minloglevel=2, bos_id=0, pad_id=1, eos_id=2, unk_id=3,
-    )
-    os.remove(prefix + ".vocab")
-    os.replace(prefix + ".model", model_path)
+    with atomic_path(model_path) as prefix:  # SentencePiece writes PREFIX.model and PREFIX.vocab
+        spm.SentencePieceTrainer.train(
+            input=",".join(corpus_files), model_prefix=prefix, vocab_size=vocab_size,
+            model_type="unigram", character_coverage=0.9995, hard_vocab_limit=False,
+            num_threads=1, minloglevel=2, bos_id=0, pad_id=1, eos_id=2, unk_id=3,
+        )
+        os.remove(prefix + ".vocab")
+        os.replace(prefix + ".model", prefix)
 
 
 def write_fairseq_dictionary(spm_model, corpus_files, dict_path):
@@ -82,10 +82,9 @@ def write_fairseq_dictionary(spm_model, corpus_files, dict_path):
     pieces = [sp.id_to_piece(i) for i in range(sp.get_piece_size())
               if not (sp.is_control(i) or sp.is_unknown(i))]
     pieces.sort(key=lambda p: -counts[p])  # stable: ties keep SentencePiece order
-    with open(dict_path + ".partial", "w", encoding="utf-8") as f:
+    with atomic_output(dict_path) as f:
         for piece in pieces:
             f.write(f"{piece} {counts[piece]}\n")
-    os.replace(dict_path + ".partial", dict_path)
 
 
 def _parse_fairseq_args(data_dir, argv):
@@ -226,7 +225,9 @@ def _binarize_corpus(files, spm_model, dict_path, encoded, dest, log, parallel=(
 def _pretrain_schedule_argv(lr, updates, save_dir, scheduler=("inverse_sqrt",)):
     """Adam, warmup over 10% of the updates then ``scheduler``, no validation; checkpoint_last.pt every 5% of
     the updates, from which a rerun resumes (fairseq restores the optimizer, the schedule and the position
-    in the epoch; dropout and noise are seeded by update and sample, so the result is the uninterrupted one)."""
+    in the epoch, and seeds dropout by update). Masked-LM noise is seeded per sample, so a resumed XLM-R
+    ends with the uninterrupted weights; mBART's DenoisingDataset draws its random-token replacements from
+    torch's global generator, so a resumed mBART ends close to them, not bit-equal."""
     return [
         "--optimizer", "adam", "--adam-betas", "(0.9, 0.98)", "--adam-eps", "1e-6", "--clip-norm", "1.0",
         "--lr", str(lr), "--lr-scheduler", *scheduler, "--warmup-updates", str(max(1, updates // 10)),
@@ -237,22 +238,18 @@ def _pretrain_schedule_argv(lr, updates, save_dir, scheduler=("inverse_sqrt",)):
     ]
 
 
-def _last_checkpoint_model(save_dir, updates):
-    state = load_checkpoint(os.path.join(save_dir, "checkpoint_last.pt"))
-    assert state["optimizer_history"][-1]["num_updates"] == updates, state["optimizer_history"][-1]
-    return state["model"]
-
-
 def _pretrain(data, argv, save_dir, updates, log):
     """fairseq-train ``argv`` on ``data`` up to ``updates`` (resuming from ``save_dir``'s checkpoint_last.pt where
     an interrupted run left one); returns the trained state dict."""
     last = os.path.join(save_dir, "checkpoint_last.pt")
-    if os.path.isfile(last):
-        if load_checkpoint(last)["optimizer_history"][-1]["num_updates"] == updates:
-            return _last_checkpoint_model(save_dir, updates)  # finished before the interruption
-        logger.info("resuming the pretraining from %s", last)
-    _run_logged([sys.executable, "-m", "fairseq_cli.train", data, *argv], log)
-    return _last_checkpoint_model(save_dir, updates)
+    state = load_checkpoint(last) if os.path.isfile(last) else None
+    if state is None or state["optimizer_history"][-1]["num_updates"] != updates:  # else: finished before
+        if state is not None:
+            logger.info("resuming the pretraining from %s", last)
+        _run_logged([sys.executable, "-m", "fairseq_cli.train", data, *argv], log)
+        state = load_checkpoint(last)
+    assert state["optimizer_history"][-1]["num_updates"] == updates, state["optimizer_history"][-1]
+    return state["model"]
 
 
 def piece_vectors(encoded_files, dim, seed):
@@ -291,8 +288,8 @@ def embedding_init_argv(init, data_dir, train_argv, encoded_files, seed, work_di
     rows, matrix = torch.tensor([row for row, _ in found]), torch.stack([v for _, v in found]).float()
     matrix = torch.nn.functional.normalize(matrix - matrix.mean(0), dim=1)
     weight[rows] = matrix * weight.float().norm(dim=1).mean()
-    save_legacy_checkpoint(path + ".partial", args, model.state_dict())
-    os.replace(path + ".partial", path)
+    with atomic_path(path) as tmp:
+        save_legacy_checkpoint(tmp, args, model.state_dict())
     return ["--finetune-from-model", path]
 
 
