@@ -103,8 +103,8 @@ TARGETS = [
     pytest.param("mbart", "worth", ">=", 3.0, id="mbart-encoder-worth-at-least-3-bits"),
     pytest.param("mbart", "sentence", ">=", 0.2, id="mbart-retrieval-far-above-chance"),  # benchmark-small: .215/.025/.005
     pytest.param("mbart", "sentence", ">=", 0.6, id="mbart-retrieval-target",
-                 marks=_unmet("encoder-output retrieval 0.45 / 0.36 / 0.275")),
-    pytest.param("mbart", "copy", "<=", 1.0, id="mbart-copy-target", marks=_unmet("copying costs 1.7-2.3 bits/token")),
+                 marks=_unmet("encoder-output retrieval 0.505 / 0.44 / 0.53")),
+    pytest.param("mbart", "copy", "<=", 1.0, id="mbart-copy-target"),
     pytest.param("xlmr", "masked_accuracy", ">=", 0.3, id="xlmr-masked-accuracy-target",
                  marks=_unmet("masked-token accuracy 8-24 % (benchmark-small: 11-27 %)")),
     pytest.param("xlmr", "upper_half_sentence", ">=", 0.6, id="xlmr-retrieval-target",
