@@ -20,6 +20,7 @@ CONSOLE_SCRIPTS = {
     "xlgen-average-checkpoints": "fairseq_xlgen.cli.average_checkpoints:main",
     "xlgen-language-components": "fairseq_xlgen.cli.language_components:main",
     "xlgen-laft-tsne": "fairseq_xlgen.cli.laft_tsne:main",
+    "xlgen-understanding-baselines": "fairseq_xlgen.cli.understanding_baselines:main",
 }
 
 setup(

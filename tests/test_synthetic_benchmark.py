@@ -9,9 +9,11 @@ import unicodedata
 import pytest
 
 from fairseq_xlgen.cli.make_benchmark import main as make_benchmark_main
+from fairseq_xlgen.testbed.meanings import (
+    RESERVED_WORDS, Clause, ConceptSpace, Meaning, MeaningSampler, NounPhrase, stream_rng,
+)
 from fairseq_xlgen.testbed.synthetic_benchmark import (
-    LANGUAGES, RESERVED_WORDS, SIZES, SPLITS, Clause, ConceptSpace, Meaning, MeaningSampler, NounPhrase,
-    stream_rng, build_lexica, generate_benchmark, load_gold_lexicon, segmentation_path,
+    LANGUAGES, SIZES, SPLITS, build_lexica, generate_benchmark, load_gold_lexicon, segmentation_path,
 )
 
 TINY = SIZES["tiny"]

@@ -20,17 +20,15 @@ next to Han characters and with one space next to another non-Han word.
 """
 import os
 
+from fairseq_xlgen.testbed.meanings import MeaningSampler, draw_unique, stream_rng
 from fairseq_xlgen.testbed.synthetic_benchmark import (
     EVAL_SPLITS,
     LANGUAGES,
     MONO_QUESTION_SHARE,
     MONO_SENTENCES,
     SIZES,
-    MeaningSampler,
     build_lexica,
     check_arguments,
-    draw_unique,
-    stream_rng,
 )
 from fairseq_xlgen.file_io import atomic_output
 
