@@ -13,7 +13,7 @@ import argparse
 import json
 import os
 
-from fairseq_xlgen.cli.language_components import Estimator
+from fairseq_xlgen.analysis.language_component_estimation import Estimator, estimate_components
 from fairseq_xlgen.data.language_components_file import load_components
 from fairseq_xlgen.modules.language_components import REMOVAL_MODES, remove_language_component
 
@@ -33,12 +33,10 @@ def main(argv=None):
         args.model_dir, mono = tiny_benchmark_and_mbart(args.work)
         args.text = args.text or [f"{lang}={path}" for lang, path in mono.items()]
     if not args.components:
-        from fairseq_xlgen.cli import language_components
-
         args.components = os.path.join(args.work, "components.pt")
         if not os.path.exists(args.components):
-            language_components.estimate(language_components.parse_args(
-                ["--model-dir", args.model_dir, "--out", args.components, "--no-progress", "--text", *args.text]))
+            texts = dict(item.partition("=")[::2] for item in args.text)
+            estimate_components(args.model_dir, texts, args.components, progress=False)
     estimator = Estimator(args.model_dir)
     payload = load_components(args.components)
     rows = []

@@ -8,7 +8,7 @@ import torch
 from fairseq.data import Dictionary
 from fairseq.models import ARCH_CONFIG_REGISTRY, ARCH_MODEL_REGISTRY
 
-from fairseq_xlgen.cli import language_components as components_cli
+from fairseq_xlgen.analysis import language_component_estimation
 from fairseq_xlgen.data.language_components_file import load_components
 from fairseq_xlgen.file_io import InputError, InputFileError
 from fairseq_xlgen.pretrained import MBART_CC25_LANGS
@@ -216,14 +216,19 @@ def test_stage_2_update_changes_only_the_task_module(tiny_dictionary, laft_compo
     assert all(key.startswith("encoder.task_module.") for key in changed), changed  # the backbone is bit-identical
 
 
-def test_cli_resumes_after_interruption_with_identical_components(benchmark_dir, pretrained_dir, tmp_path, monkeypatch):
-    texts = [f"{lang}={os.path.join(benchmark_dir, 'mono', lang + '.txt')}" for lang in ("zh_CN", "ru_RU")]
-    argv = ["--model-dir", os.path.join(pretrained_dir, "mbart.cc25"), "--batch-size", "16", "--save-every", "32",
-            "--max-sentences", "200", "--no-progress", "--text", *texts]
-    straight = components_cli.estimate(components_cli.parse_args(argv + ["--out", str(tmp_path / "a.pt")]))
+def test_estimation_resumes_after_interruption_with_identical_components(benchmark_dir, pretrained_dir, tmp_path,
+                                                                         monkeypatch):
+    texts = {lang: os.path.join(benchmark_dir, "mono", lang + ".txt") for lang in ("zh_CN", "ru_RU")}
+
+    def estimate(out):
+        return language_component_estimation.estimate_components(
+            os.path.join(pretrained_dir, "mbart.cc25"), texts, out, batch_size=16, save_every=32, max_sentences=200,
+            progress=False)
+
+    straight = estimate(str(tmp_path / "a.pt"))
 
     calls = {"n": 0}
-    original = components_cli.Estimator.sentence_vectors
+    original = language_component_estimation.Estimator.sentence_vectors
 
     def dying(self, lines, lang):
         calls["n"] += 1
@@ -232,12 +237,12 @@ def test_cli_resumes_after_interruption_with_identical_components(benchmark_dir,
         return original(self, lines, lang)
 
     out = str(tmp_path / "b.pt")
-    monkeypatch.setattr(components_cli.Estimator, "sentence_vectors", dying)
+    monkeypatch.setattr(language_component_estimation.Estimator, "sentence_vectors", dying)
     with pytest.raises(KeyboardInterrupt):
-        components_cli.estimate(components_cli.parse_args(argv + ["--out", out]))
+        estimate(out)
     assert os.path.exists(out + ".partial") and not os.path.exists(out)
-    monkeypatch.setattr(components_cli.Estimator, "sentence_vectors", original)
-    resumed = components_cli.estimate(components_cli.parse_args(argv + ["--out", out]))
+    monkeypatch.setattr(language_component_estimation.Estimator, "sentence_vectors", original)
+    resumed = estimate(out)
     assert not os.path.exists(out + ".partial")
     for lang in ("zh_CN", "ru_RU"):
         assert resumed[lang]["sentences"] == straight[lang]["sentences"] == 200

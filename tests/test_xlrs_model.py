@@ -9,6 +9,7 @@ import pytest
 import sentencepiece
 import torch
 
+from fairseq_xlgen.analysis import model_measurement
 from fairseq_xlgen.analysis.checkpoint_selection import CheckpointResult, select_checkpoints, xlrs_score_correlation
 from fairseq_xlgen.analysis.checkpoints import PRETRAINED, ModelSource, list_model_sources, load_model
 from fairseq.data import LanguagePairDataset
@@ -206,11 +207,11 @@ def test_compute_over_a_checkpoint_directory_is_sorted_cached_and_resumable(
     def no_loading(*args, **kwargs):
         raise AssertionError("a cached model was loaded again")
 
-    monkeypatch.setattr(xlrs_cli, "load_model", no_loading)
+    monkeypatch.setattr(model_measurement, "load_model", no_loading)
     xlrs_cli.main(argv)  # everything from OUT.cache.json
     assert json.loads(out.read_text()) == table
     loaded = []
-    monkeypatch.setattr(xlrs_cli, "load_model", lambda source, data: loaded.append(source.name) or load_model(
+    monkeypatch.setattr(model_measurement, "load_model", lambda source, data: loaded.append(source.name) or load_model(
         source, data))
     xlrs_cli.main(argv[:-2] + ["--max-sentences", "6", "--out", str(out)])  # other settings: computed again
     assert loaded == ["mbart.cc25", "checkpoint_1_30", "checkpoint_2_10"]

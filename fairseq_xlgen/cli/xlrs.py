@@ -29,7 +29,6 @@ import sys
 from typing import Dict, List
 
 import torch
-from tqdm import tqdm
 
 from fairseq_xlgen.analysis.checkpoint_selection import (
     CheckpointResult,
@@ -37,7 +36,7 @@ from fairseq_xlgen.analysis.checkpoint_selection import (
     selection_markdown,
     xlrs_score_correlation,
 )
-from fairseq_xlgen.analysis.checkpoints import list_model_sources, load_model
+from fairseq_xlgen.analysis.checkpoints import list_model_sources
 from fairseq_xlgen.analysis.encoder_states import (
     check_pieces,
     distance_by_pair,
@@ -47,6 +46,7 @@ from fairseq_xlgen.analysis.encoder_states import (
     read_parallel_sentences,
     xlrs_by_pair,
 )
+from fairseq_xlgen.analysis.model_measurement import measure_models, write_json
 from fairseq_xlgen.analysis.plots import plot_xlrs_curves
 from fairseq_xlgen.pretrained import load_sentencepiece
 from fairseq_xlgen.analysis.scoring import METRICS, WordTokenizer, score_outputs
@@ -80,28 +80,6 @@ def check_languages(text: str, flag: str) -> List[str]:
 # ---------------------------------------------------------------- compute
 
 
-def model_cache_key(path: str, settings: dict) -> dict:
-    """What must match for a cached result to be reused: the file's identity and the settings."""
-    stat = os.stat(os.path.join(path, "model.pt") if os.path.isdir(path) else path)
-    return {"mtime_ns": stat.st_mtime_ns, "size": stat.st_size, "settings": settings}
-
-
-def read_cache(path: str) -> Dict[str, dict]:
-    if not os.path.isfile(path):
-        return {}
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except (ValueError, UnicodeDecodeError):
-        raise InputError(f"{path}: not a JSON cache of xlgen-xlrs compute; delete it to start afresh") from None
-
-
-def write_json(path: str, payload) -> None:
-    with atomic_output(path) as f:
-        json.dump(payload, f, ensure_ascii=False, indent=1)
-        f.write("\n")
-
-
 def encode_sentences(args, langs) -> Dict[str, List[str]]:
     """The sampled sentences (parallel, or per language with --mono-prefix) as SentencePiece
     pieces (encoded with --spm, or checked)."""
@@ -123,9 +101,9 @@ def encode_sentences(args, langs) -> Dict[str, List[str]]:
     return lines
 
 
-def measure_models(args, measure: str, by_pair):
-    """The ``measure`` (``xlrs`` or ``distance``) of every model of --models for every pair:
-    ``by_pair(model, dictionary, pieces, pairs, batch_size) -> {pair: value}``."""
+def measure_and_report(args, measure: str, by_pair):
+    """The ``measure`` (``xlrs`` or ``distance``) of every model of --models for every pair, printed and
+    written to --out: ``by_pair(model, dictionary, pieces, pairs, batch_size) -> {pair: value}``."""
     langs = check_languages(args.langs, "--langs")
     try:
         pairs = language_pairs(langs, comma_list(args.pairs or ""))
@@ -146,32 +124,11 @@ def measure_models(args, measure: str, by_pair):
                 "mono_prefix": mono and os.path.abspath(mono), "variant": getattr(args, "variant", None),
                 "parallel_sha1": hashlib.sha1(json.dumps(pieces, sort_keys=True).encode("utf-8")).hexdigest(),
                 "max_sentences": args.max_sentences, "seed": args.seed, "spm": args.spm, "fp16": args.fp16}
-    cache_path = args.out + ".cache.json"
-    cache = read_cache(cache_path)
-    rows = []
-    for source in tqdm(sources, desc=measure, unit="model", disable=args.no_progress):
-        key = os.path.abspath(source.path)
-        identity = model_cache_key(source.path, settings)
-        cached = cache.get(key)
-        if not (cached and all(cached.get(k) == v for k, v in identity.items())):
-            try:
-                model, dictionary, num_updates = load_model(source, args.data)
-            except InputError:
-                raise
-            except (OSError, ValueError) as e:
-                raise InputError(f"--models {source.path}: {e}; pass --data DIR when the training data moved") from None
-            model = model.to(device)
-            if args.fp16:
-                model = model.half()
-            try:
-                scores = by_pair(model, dictionary, pieces, pairs, args.batch_size)
-            except ValueError as e:
-                raise InputError(f"--models {source.path}: {e}") from None
-            cached = cache[key] = {**identity, "num_updates": num_updates, measure: scores}
-            write_json(cache_path, cache)
-        rows.append({"model": source.path, "name": source.name, "kind": source.kind,
-                     "num_updates": cached["num_updates"], measure: cached[measure]})
-    rows.sort(key=lambda r: (r["num_updates"], r["kind"] != "pretrained", r["name"]))
+    def by_model(model, dictionary):
+        return by_pair(model, dictionary, pieces, pairs, args.batch_size)
+
+    rows = measure_models(sources, measure, by_model, settings, args.out + ".cache.json", args.data, device,
+                          args.fp16, progress=not args.no_progress)
     label = "name" if len({r["name"] for r in rows}) == len(rows) else "model"  # e.g. two averaged.pt
     print_table([[r[label], r["num_updates"]] + [f"{r[measure][p]:.4f}" for p in settings["pairs"]] for r in rows],
                 ["model", "updates"] + [f"{measure} {p}" for p in settings["pairs"]])
@@ -180,7 +137,7 @@ def measure_models(args, measure: str, by_pair):
 
 
 def compute(args):
-    measure_models(args, "xlrs", xlrs_by_pair)
+    measure_and_report(args, "xlrs", xlrs_by_pair)
 
 
 def distance(args):
@@ -191,7 +148,7 @@ def distance(args):
 
     def by_pair(model, dictionary, pieces, pairs, batch_size):
         return distance_by_pair(model, dictionary, pieces, pairs, batch_size, variant=args.variant)
-    measure_models(args, "distance", by_pair)
+    measure_and_report(args, "distance", by_pair)
 
 
 # ---------------------------------------------------------------- plot
