@@ -27,6 +27,6 @@ def _import_components():
 
 _import_components()
 
-from fairseq_xlgen.file_io import report_input_errors_in_one_line  # noqa: E402  (after registration)
+from fairseq_xlgen.errors import report_input_errors_in_one_line
 
 report_input_errors_in_one_line()

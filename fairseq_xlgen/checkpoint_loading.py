@@ -20,7 +20,8 @@ import torch
 import torch.utils.serialization
 from fairseq import checkpoint_utils
 
-from fairseq_xlgen.file_io import InputError, InputFileError, require_file
+from fairseq_xlgen.errors import InputError, InputFileError
+from fairseq_xlgen.file_io import require_file
 
 #: fairseq's default ``--restore-file``: ``SAVE_DIR/checkpoint_last.pt`` if it exists
 DEFAULT_RESTORE_FILE = "checkpoint_last.pt"

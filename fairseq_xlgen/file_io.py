@@ -1,32 +1,14 @@
-"""Input errors and atomic output files, shared by the library and the command-line tools.
-
-Every problem with user input is an :class:`InputError` whose message names the file
-(and line) or flag and says what to do; the command-line tools print it as one line
-``error: <message>`` and exit with status 2 (:func:`exit_on_input_error`). Outputs appear
-only once complete: they are written to a temporary file next to them, then renamed.
+"""Files in and out, shared by the library and the command-line tools: checked inputs (UTF-8 line by line,
+JSON, existing files), output paths checked before any work, and outputs that appear only once complete
+(written to a temporary file next to them, then renamed). Problems are :mod:`fairseq_xlgen.errors`.
 """
-import argparse
 import contextlib
-import functools
 import hashlib
 import json
 import os
-import sys
 import tempfile
 
-
-class InputError(ValueError):
-    """Bad user input: reported as one ``error:`` line with exit status 2."""
-
-
-class InputFileError(InputError):
-    """A missing or malformed input file; ``str(error)`` is ``file:line: what is wrong``."""
-
-    def __init__(self, path, message, line=None):
-        self.path = path
-        self.line = line
-        location = f"{path}:{line}" if line is not None else f"{path}"
-        super().__init__(f"{location}: {message}")
+from fairseq_xlgen.errors import InputError, InputFileError
 
 
 def read_json(path):
@@ -55,58 +37,6 @@ def check_output_path(path, flag):
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise InputError(f"{flag} {path}: directory {directory} does not exist; create it first")
-
-
-def positive_int(value):
-    """argparse type of a count that must be at least 1 (a size, a number of items or epochs)."""
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"{value}: must be a positive integer")
-    return number
-
-
-def non_negative_int(value):
-    """argparse type of a count that may be 0."""
-    number = int(value)
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"{value}: must be 0 or a positive integer")
-    return number
-
-
-def exit_on_input_error(main):
-    """Decorate a command-line ``main``: an :class:`InputError` becomes ``error: ...`` on
-    stderr and exit status 2, without a traceback."""
-
-    @functools.wraps(main)
-    def wrapper(*args, **kwargs):
-        try:
-            return main(*args, **kwargs)
-        except InputError as error:
-            print(f"error: {error}", file=sys.stderr)
-            sys.exit(2)
-
-    return wrapper
-
-
-def report_input_errors_in_one_line():
-    """Inside fairseq's own tools (``fairseq-train --user-dir ...``), an uncaught :class:`InputError`,
-    or an exception raised while handling one (fairseq wraps checkpoint-loading errors), prints
-    ``error: <message>`` instead of a traceback (Python still exits with status 1)."""
-    previous = sys.excepthook
-    if getattr(previous, "reports_input_errors", False):
-        return
-
-    def hook(kind, error, traceback):
-        cause = error
-        while cause is not None and not isinstance(cause, InputError):  # fairseq re-raises load errors
-            cause = cause.__cause__ or cause.__context__
-        if cause is None:
-            previous(kind, error, traceback)
-        else:
-            print(f"error: {cause}", file=sys.stderr)
-
-    hook.reports_input_errors = True
-    sys.excepthook = hook
 
 
 @contextlib.contextmanager
@@ -143,3 +73,13 @@ def file_sha256(path):
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def iter_decoded_lines(path, binary_file):
+    """Yield ``(line number, text)`` of a file opened in binary mode, decoding each line as
+    UTF-8 so that an encoding error is reported at its exact line."""
+    for line_number, raw in enumerate(binary_file, start=1):
+        try:
+            yield line_number, raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputFileError(path, "not valid UTF-8; re-encode the file as UTF-8", line=line_number) from None

@@ -13,7 +13,7 @@ The same functions load the real downloads and the tiny fixtures built by
 import os
 from dataclasses import dataclass
 
-from fairseq_xlgen.file_io import InputError, InputFileError
+from fairseq_xlgen.errors import InputError, InputFileError
 
 #: The 25 languages of mbart.cc25 in pretraining order; all must be passed as ``--langs``.
 MBART_CC25_LANGS = (

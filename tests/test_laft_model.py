@@ -10,11 +10,11 @@ from fairseq.models import ARCH_CONFIG_REGISTRY, ARCH_MODEL_REGISTRY
 
 from fairseq_xlgen.analysis import language_component_estimation
 from fairseq_xlgen.data.language_components_file import load_components
-from fairseq_xlgen.file_io import InputError, InputFileError
+from fairseq_xlgen.errors import InputError, InputFileError
 from fairseq_xlgen.pretrained import MBART_CC25_LANGS
 from fairseq_xlgen.modules.language_components import mean_pool, sentence_token_mask
 
-from conftest import run_tool, tool_env
+from conftest import tool_env
 
 MBART_LARGE_CC25 = 610_851_840
 TASK_MODULE_LARGE = 25_192_448  # two mBART-large encoder layers, no final LayerNorm

@@ -11,7 +11,8 @@ import sentencepiece
 import torch
 from conftest import tool_env
 
-from fairseq_xlgen.file_io import InputFileError, atomic_output
+from fairseq_xlgen.errors import InputFileError
+from fairseq_xlgen.file_io import atomic_output
 from fairseq_xlgen.lexicon.embeddings_io import read_embeddings, write_embeddings
 
 W = "\u2581"

@@ -5,7 +5,7 @@ import pytest
 import torch
 from fairseq.data import Dictionary
 
-from fairseq_xlgen.file_io import InputFileError
+from fairseq_xlgen.errors import InputFileError
 from fairseq_xlgen.lexicon.lexicon_induction import (
     induce_lexicon,
     lexicon_to_ids,

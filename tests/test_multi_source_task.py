@@ -12,7 +12,7 @@ from fairseq import options, tasks
 from fairseq.data import Dictionary, indexed_dataset
 
 from fairseq_xlgen.data.budget_mixing import budget_counts, select_instances
-from fairseq_xlgen.file_io import InputError, InputFileError
+from fairseq_xlgen.errors import InputError, InputFileError
 from fairseq_xlgen.pretrained import MBART_CC25_LANGS
 
 from conftest import REPO, free_port, json_logs, multi_source_xlrs_args, run_tool, train_inner_logs

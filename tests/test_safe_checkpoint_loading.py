@@ -13,7 +13,7 @@ from fairseq import checkpoint_utils
 from omegaconf import OmegaConf
 
 from fairseq_xlgen.checkpoint_loading import load_checkpoint
-from fairseq_xlgen.file_io import InputFileError
+from fairseq_xlgen.errors import InputFileError
 
 from conftest import mbart_finetune_args, run_tool, tool_env
 

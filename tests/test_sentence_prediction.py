@@ -58,7 +58,7 @@ def test_pairs_are_read_as_bart_reads_glue(nli_bin, benchmark_dir, pretrained_di
 
 
 def test_a_wrong_number_of_classes_is_one_line(nli_bin):
-    from fairseq_xlgen.file_io import InputError
+    from fairseq_xlgen.errors import InputError
 
     with pytest.raises(InputError, match=r"--num-classes 2: .*lists 3 labels"):
         _task(nli_bin, num_classes=2)

@@ -11,7 +11,7 @@ from fairseq.iterative_refinement_generator import IterativeRefinementGenerator
 from omegaconf import OmegaConf
 
 from fairseq_xlgen.criterions.sga_ctc import SgaCtcCriterion
-from fairseq_xlgen.file_io import InputError
+from fairseq_xlgen.errors import InputError
 from fairseq_xlgen.models.xlmr_sga import XlmrSgaConfig, XlmrSgaModel, xlmr_sga_base, xlmr_sga_large
 from fairseq_xlgen.modules.ctc import blank_rule_argmax
 from fairseq_xlgen.pretrained import PretrainedModelError

@@ -14,7 +14,7 @@ from fairseq.data import Dictionary
 from test_lexicon_cli import assert_one_line_error, run_cli, write_text
 from fairseq_xlgen.data.code_switching import CodeSwitchLexicon, WordSwitcher
 from fairseq_xlgen.testbed.pretrained_fixtures import train_sentencepiece, write_fairseq_dictionary
-from fairseq_xlgen.file_io import InputError
+from fairseq_xlgen.errors import InputError
 from fairseq_xlgen.lexicon import embedding_mapping
 from fairseq_xlgen.lexicon.embedding_mapping import MappingConfig, map_embeddings_with_restarts
 from fairseq_xlgen.lexicon.embeddings_io import read_embeddings

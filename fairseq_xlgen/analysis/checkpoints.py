@@ -70,7 +70,7 @@ def load_model(source: ModelSource, data: Optional[str] = None):
     from fairseq import checkpoint_utils
 
     from fairseq_xlgen.checkpoint_loading import load_model_checkpoint, saved_setting
-    from fairseq_xlgen.file_io import InputFileError
+    from fairseq_xlgen.errors import InputFileError
 
     state = load_model_checkpoint(source.path, mmap=True)  # a torn or foreign file: one line, before fairseq reads it
     if "encoder.embed_tokens.weight" not in state["model"]:

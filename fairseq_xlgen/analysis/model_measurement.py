@@ -12,7 +12,8 @@ from typing import Callable, Dict, List, Optional, Sequence
 from tqdm import tqdm
 
 from fairseq_xlgen.analysis.checkpoints import ModelSource, load_model
-from fairseq_xlgen.file_io import InputError, atomic_output
+from fairseq_xlgen.errors import InputError
+from fairseq_xlgen.file_io import atomic_output
 
 
 def model_cache_key(path: str, settings: dict) -> dict:

@@ -7,7 +7,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 
-from fairseq_xlgen.file_io import atomic_path  # noqa: E402
+from fairseq_xlgen.file_io import atomic_path
 
 
 def _save_png(figure, path: str) -> None:

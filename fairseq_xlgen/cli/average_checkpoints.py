@@ -14,7 +14,8 @@ import sys
 from fairseq.checkpoint_utils import torch_persistent_save
 
 from fairseq_xlgen.checkpoint_loading import load_model_checkpoint
-from fairseq_xlgen.file_io import InputError, check_output_path, exit_on_input_error, positive_int
+from fairseq_xlgen.errors import InputError, exit_on_input_error, positive_int
+from fairseq_xlgen.file_io import check_output_path
 
 _PATTERNS = (re.compile(r"checkpoint_\d+_(\d+)\.pt$"), re.compile(r"checkpoint(\d+)\.pt$"))
 

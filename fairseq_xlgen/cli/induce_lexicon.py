@@ -20,9 +20,8 @@ import time
 
 import sentencepiece
 
-from fairseq_xlgen.file_io import (
-    InputFileError, atomic_output, exit_on_input_error, non_negative_int, positive_int, require_file,
-)
+from fairseq_xlgen.errors import InputFileError, exit_on_input_error, non_negative_int, positive_int
+from fairseq_xlgen.file_io import atomic_output, require_file
 from fairseq_xlgen.lexicon.embeddings_io import read_embeddings, read_word_pairs
 from fairseq_xlgen.lexicon.lexicon_induction import (
     induce_lexicon,

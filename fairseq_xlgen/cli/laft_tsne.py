@@ -12,9 +12,8 @@ import sys
 from fairseq_xlgen.analysis.laft_representations import pooled_laft_states
 from fairseq_xlgen.analysis.plots import plot_tsne_panels
 from fairseq_xlgen.checkpoint_loading import load_model_checkpoint, saved_setting
-from fairseq_xlgen.file_io import (InputError, InputFileError, atomic_output, check_output_path, exit_on_input_error,
-                                   require_file)
-from fairseq_xlgen.lexicon.embeddings_io import iter_decoded_lines
+from fairseq_xlgen.errors import InputError, InputFileError, exit_on_input_error
+from fairseq_xlgen.file_io import atomic_output, check_output_path, iter_decoded_lines, require_file
 from fairseq_xlgen.pretrained import load_sentencepiece
 
 

@@ -18,7 +18,8 @@ from fairseq_xlgen.analysis.language_id import (
     language_id_report,
     train_ngram_identifier,
 )
-from fairseq_xlgen.file_io import InputError, check_output_path, exit_on_input_error
+from fairseq_xlgen.errors import InputError, exit_on_input_error
+from fairseq_xlgen.file_io import check_output_path
 from fairseq_xlgen.cli.tool_io import (
     check_language,
     print_table,

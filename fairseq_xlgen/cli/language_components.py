@@ -16,7 +16,7 @@ import sys
 import torch
 
 from fairseq_xlgen.analysis.language_component_estimation import estimate_components
-from fairseq_xlgen.file_io import exit_on_input_error, positive_int
+from fairseq_xlgen.errors import exit_on_input_error, positive_int
 
 
 def parse_args(argv=None):

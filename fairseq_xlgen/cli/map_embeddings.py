@@ -21,7 +21,8 @@ from fairseq_xlgen.lexicon.embedding_mapping import (
     numeral_seed_pairs,
     seed_pairs_from_word_pairs,
 )
-from fairseq_xlgen.file_io import InputFileError, atomic_output, exit_on_input_error, positive_int, refuse_directory
+from fairseq_xlgen.errors import InputFileError, exit_on_input_error, positive_int
+from fairseq_xlgen.file_io import atomic_output, refuse_directory
 from fairseq_xlgen.lexicon.embeddings_io import read_embeddings, read_word_pairs, write_embeddings
 
 logger = logging.getLogger("xlgen-map-embeddings")

@@ -22,7 +22,8 @@ from fairseq_xlgen.cli.tool_io import (
     read_system_output,
     write_json_with_sidecar,
 )
-from fairseq_xlgen.file_io import InputError, check_output_path, exit_on_input_error
+from fairseq_xlgen.errors import InputError, exit_on_input_error
+from fairseq_xlgen.file_io import check_output_path
 
 
 def parse_args(argv):

@@ -10,8 +10,8 @@ import os
 
 from tqdm import tqdm
 
-from fairseq_xlgen.file_io import atomic_output, exit_on_input_error, refuse_directory, require_file
-from fairseq_xlgen.lexicon.embeddings_io import iter_decoded_lines
+from fairseq_xlgen.errors import exit_on_input_error
+from fairseq_xlgen.file_io import atomic_output, iter_decoded_lines, refuse_directory, require_file
 from fairseq_xlgen.pretrained import load_sentencepiece
 
 logger = logging.getLogger("xlgen-spm-encode")

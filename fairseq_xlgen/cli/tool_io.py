@@ -2,7 +2,7 @@
 
 Text files given as a flag, fairseq-generate logs, language codes, JSON results with their
 settings sidecar, tables on stdout: every problem is one
-:class:`~fairseq_xlgen.file_io.InputError` naming the flag or file. (Output paths:
+:class:`~fairseq_xlgen.errors.InputError` naming the flag or file. (Output paths:
 ``file_io.check_output_path``; SentencePiece models: ``pretrained.load_sentencepiece``.)
 """
 import json
@@ -13,7 +13,8 @@ from typing import List
 
 from fairseq_xlgen.analysis.generate_output import GenerateOutput, decode_piece_lines, hypotheses_from_lines, read_lines
 from fairseq_xlgen.analysis.language_id import iso_code
-from fairseq_xlgen.file_io import InputError, atomic_output
+from fairseq_xlgen.errors import InputError
+from fairseq_xlgen.file_io import atomic_output
 
 
 def read_text(path: str, flag: str) -> List[str]:

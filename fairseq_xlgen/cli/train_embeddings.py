@@ -21,9 +21,9 @@ import time
 import torch
 from gensim.models import Word2Vec
 
-from fairseq_xlgen.file_io import (InputFileError, atomic_output, exit_on_input_error, positive_int, refuse_directory,
-                                   require_file)
-from fairseq_xlgen.lexicon.embeddings_io import iter_decoded_lines, write_embeddings
+from fairseq_xlgen.errors import InputFileError, exit_on_input_error, positive_int
+from fairseq_xlgen.file_io import atomic_output, iter_decoded_lines, refuse_directory, require_file
+from fairseq_xlgen.lexicon.embeddings_io import write_embeddings
 from fairseq_xlgen.lexicon.switch_units import WORD_START, units_line
 from fairseq_xlgen.lexicon.word_segmentation import (
     LEXICON_UNITS, MissingSegmenter, check_language, segmenter_for, words_line,

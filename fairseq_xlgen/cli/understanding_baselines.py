@@ -11,7 +11,8 @@ import os
 
 from fairseq_xlgen.analysis import understanding
 from fairseq_xlgen.cli.tool_io import print_table, read_text, write_json_with_sidecar
-from fairseq_xlgen.file_io import InputError, check_output_path, exit_on_input_error
+from fairseq_xlgen.errors import InputError, exit_on_input_error
+from fairseq_xlgen.file_io import check_output_path
 from fairseq_xlgen.testbed.synthetic_benchmark import segmentation_path
 
 SENTENCE_ENDS = frozenset({".", "。", "?", "？"})

@@ -51,7 +51,8 @@ from fairseq_xlgen.analysis.plots import plot_xlrs_curves
 from fairseq_xlgen.pretrained import load_sentencepiece
 from fairseq_xlgen.analysis.scoring import METRICS, WordTokenizer, score_outputs
 from fairseq_xlgen.analysis.xlrs import label_overlap
-from fairseq_xlgen.file_io import InputError, atomic_output, check_output_path, exit_on_input_error, positive_int
+from fairseq_xlgen.errors import InputError, exit_on_input_error, positive_int
+from fairseq_xlgen.file_io import atomic_output, check_output_path
 from fairseq_xlgen.cli.tool_io import (
     check_language,
     print_table,

@@ -18,13 +18,12 @@ k classifier steps per adversary step) and the model's ``--adversary-hidden`` (M
 """
 from dataclasses import dataclass, field
 
-import torch
 from fairseq import metrics
 from fairseq.criterions import register_criterion
 from fairseq.criterions.label_smoothed_cross_entropy import (
     LabelSmoothedCrossEntropyCriterion, LabelSmoothedCrossEntropyCriterionConfig)
 
-from fairseq_xlgen.file_io import InputError
+from fairseq_xlgen.errors import InputError
 from fairseq_xlgen.modules.language_adversary import ADVERSARY_MODES, adversarial_losses
 from fairseq_xlgen.modules.language_components import mean_pool, sentence_token_mask, source_language_tags
 

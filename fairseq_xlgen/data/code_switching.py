@@ -22,8 +22,8 @@ import sentencepiece
 import torch
 from fairseq.data import FairseqDataset, data_utils
 
-from fairseq_xlgen.file_io import InputError
-from fairseq_xlgen.lexicon.embeddings_io import iter_decoded_lines
+from fairseq_xlgen.errors import InputError
+from fairseq_xlgen.file_io import iter_decoded_lines
 from fairseq_xlgen.lexicon.switch_units import WORD_START, is_insertable, is_unspaced
 from fairseq_xlgen.lexicon.word_segmentation import Word, join_words, pieces_text, split_words
 

@@ -6,7 +6,7 @@ import os
 from fairseq.data import data_utils
 from fairseq.data.indexed_dataset import MMapIndexedDataset
 
-from fairseq_xlgen.file_io import InputFileError
+from fairseq_xlgen.errors import InputFileError
 
 
 def load_binarized(prefix, dictionary, dataset_impl, remedy):

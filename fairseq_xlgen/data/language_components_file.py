@@ -17,7 +17,8 @@ import hashlib
 
 import torch
 
-from fairseq_xlgen.file_io import InputFileError, atomic_path
+from fairseq_xlgen.errors import InputFileError
+from fairseq_xlgen.file_io import atomic_path
 
 FORMAT = "xlgen-language-components"
 VERSION = 1

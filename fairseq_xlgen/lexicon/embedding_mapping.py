@@ -55,7 +55,8 @@ import numpy as np
 import torch
 
 from fairseq_xlgen.checkpoint_loading import load_checkpoint
-from fairseq_xlgen.file_io import InputFileError, atomic_path
+from fairseq_xlgen.errors import InputFileError
+from fairseq_xlgen.file_io import atomic_path
 
 logger = logging.getLogger(__name__)
 

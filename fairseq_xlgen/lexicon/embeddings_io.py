@@ -9,17 +9,8 @@ message names ``file:line`` and says what to do; the command-line tools print it
 import numpy as np
 import torch
 
-from fairseq_xlgen.file_io import InputFileError, atomic_output, require_file
-
-
-def iter_decoded_lines(path, binary_file):
-    """Yield ``(line number, text)`` of a file opened in binary mode, decoding each line as
-    UTF-8 so that an encoding error is reported at its exact line."""
-    for line_number, raw in enumerate(binary_file, start=1):
-        try:
-            yield line_number, raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise InputFileError(path, "not valid UTF-8; re-encode the file as UTF-8", line=line_number) from None
+from fairseq_xlgen.errors import InputFileError
+from fairseq_xlgen.file_io import atomic_output, iter_decoded_lines, require_file
 
 
 def _parse_header(path, line):

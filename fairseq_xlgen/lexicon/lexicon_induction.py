@@ -15,7 +15,8 @@ missing from the model's fairseq dictionary are dropped, never mapped to ``<unk>
 """
 from .embedding_mapping import csls_topk
 from .switch_units import is_insertable, unit_pieces, unit_surface
-from fairseq_xlgen.file_io import InputFileError, atomic_output, require_file
+from fairseq_xlgen.errors import InputFileError
+from fairseq_xlgen.file_io import atomic_output, require_file
 
 #: fairseq.data.Dictionary's default special symbols, ids 0-3; file lines start at id 4.
 FAIRSEQ_SPECIAL_SYMBOLS = ("<s>", "<pad>", "</s>", "<unk>")

@@ -34,7 +34,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import List, Optional, Sequence
 
-from fairseq_xlgen.file_io import InputError, InputFileError, require_file
+from fairseq_xlgen.errors import InputError, InputFileError
+from fairseq_xlgen.file_io import require_file
 from fairseq_xlgen.lexicon.switch_units import UNSPACED_RANGES, WORD_START, is_unspaced
 
 LEXICON_UNITS = ("pieces", "words")

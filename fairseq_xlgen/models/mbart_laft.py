@@ -35,7 +35,7 @@ from fairseq.models.transformer import TransformerConfig, TransformerDecoderBase
 from fairseq.modules.transformer_layer import TransformerDecoderLayerBase, TransformerEncoderLayerBase
 
 from fairseq_xlgen.data.language_components_file import components_for, encoder_fingerprint, load_components
-from fairseq_xlgen.file_io import InputError
+from fairseq_xlgen.errors import InputError
 from fairseq_xlgen.modules.fusion import LanguageFusion
 from fairseq_xlgen.modules.language_adapter import AdapterSet
 from fairseq_xlgen.modules.language_adversary import GatedCombination, LanguageClassifier

@@ -53,7 +53,8 @@ from fairseq.models import BaseFairseqModel, register_model, register_model_arch
 from fairseq.modules import FairseqDropout
 from omegaconf import II, open_dict
 
-from fairseq_xlgen.file_io import InputError, file_sha256
+from fairseq_xlgen.errors import InputError
+from fairseq_xlgen.file_io import file_sha256
 from fairseq_xlgen.modules.ctc import blank_rule_argmax, ctc_collapse, pack_tokens
 from fairseq_xlgen.modules.prefix_attention import Prefix, PrefixInjector, concat_prefixes, prompt_prefix
 from fairseq_xlgen.modules.sga_noise import corrupt_batch, noise_rng

@@ -36,7 +36,8 @@ from fairseq_xlgen.data.code_switching import (
     SWITCH_COUNTS, CodeSwitchLexicon, CodeSwitchRestoreDataset, WordSwitcher,
 )
 from fairseq_xlgen.data.indexed_data import load_binarized
-from fairseq_xlgen.file_io import InputError, InputFileError, read_json, require_file
+from fairseq_xlgen.errors import InputError, InputFileError
+from fairseq_xlgen.file_io import read_json, require_file
 from fairseq_xlgen.lexicon.word_segmentation import LEXICON_UNITS, WordSegmenter, check_language
 from fairseq_xlgen.tasks.pretrained_bart_config import DataclassOptions, TranslationFromPretrainedBARTConfig
 from fairseq_xlgen.tasks.translation_from_pretrained_bart import TranslationFromPretrainedBARTTask

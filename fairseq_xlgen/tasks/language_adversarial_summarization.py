@@ -33,7 +33,7 @@ from omegaconf import II
 from fairseq_xlgen.analysis.laft_representations import pooled_states
 from fairseq_xlgen.analysis.language_probe import probe_accuracy
 from fairseq_xlgen.data.indexed_data import load_binarized
-from fairseq_xlgen.file_io import InputError
+from fairseq_xlgen.errors import InputError
 from fairseq_xlgen.tasks.multi_source_summarization import (MultiSourceSummarizationConfig,
                                                            MultiSourceSummarizationTask, on_first_rank)
 

@@ -40,7 +40,7 @@ from fairseq_xlgen.analysis.encoder_states import (
 )
 from fairseq_xlgen.data.budget_mixing import IndexSubsetDataset, PerExampleLanguagePairDataset, select_instances
 from fairseq_xlgen.data.indexed_data import load_binarized
-from fairseq_xlgen.file_io import InputError, InputFileError
+from fairseq_xlgen.errors import InputError, InputFileError
 from fairseq_xlgen.tasks.pretrained_bart_config import DataclassOptions, TranslationFromPretrainedBARTConfig
 from fairseq_xlgen.tasks.translation_from_pretrained_bart import TranslationFromPretrainedBARTTask
 

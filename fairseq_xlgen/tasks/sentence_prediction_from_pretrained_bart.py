@@ -21,7 +21,7 @@ from fairseq.tasks import register_task
 from fairseq.tasks.sentence_prediction import SentencePredictionConfig, SentencePredictionTask
 
 from fairseq_xlgen.checkpoint_loading import check_checkpoint_fits, load_model_checkpoint, training_checkpoint_path
-from fairseq_xlgen.file_io import InputError, InputFileError
+from fairseq_xlgen.errors import InputError, InputFileError
 from fairseq_xlgen.pretrained import MBART_ARCH_FLAGS, MBART_CC25_LANGS
 
 

@@ -32,7 +32,7 @@ from fairseq.tasks import register_task
 from fairseq.tasks.translation import TranslationConfig, TranslationTask, load_langpair_dataset
 
 from fairseq_xlgen.data.source_language_dataset import SourceLanguageDataset
-from fairseq_xlgen.file_io import InputError
+from fairseq_xlgen.errors import InputError
 
 logger = logging.getLogger(__name__)
 

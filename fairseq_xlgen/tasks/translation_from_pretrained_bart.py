@@ -22,7 +22,7 @@ from fairseq.tasks.translation_from_pretrained_bart import TranslationFromPretra
 from fairseq_xlgen.checkpoint_loading import (check_checkpoint_fits, load_model_checkpoint, saved_setting,
                                               training_checkpoint_path)
 from fairseq_xlgen.data.indexed_data import load_binarized
-from fairseq_xlgen.file_io import InputError, InputFileError
+from fairseq_xlgen.errors import InputError, InputFileError
 from fairseq_xlgen.pretrained import MBART_ARCH_FLAGS
 
 NAME = "translation_from_pretrained_bart"

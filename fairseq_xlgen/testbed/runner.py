@@ -152,8 +152,6 @@ def write_outputs(prefix, table, text, figure):
     temporary file and renamed; returns the three paths."""
     import matplotlib.pyplot as plt
 
-    from fairseq_xlgen.file_io import atomic_output
-
     paths = {ext: f"{prefix}.{ext}" for ext in ("md", "json", "png")}
     with atomic_output(paths["md"]) as f:
         f.write(text + "\n")
