@@ -110,6 +110,24 @@ def load_pretrained(model_dir, layout, **overrides):
     return XLMRModel.from_pretrained(model_dir, checkpoint_file="model.pt", bpe="sentencepiece", **overrides)
 
 
+def load_xlmr(path):
+    """fairseq's XLM-R hub (``XLMRModel``) of an xlmr.base/xlmr.large-style directory, or of a checkpoint file
+    inside one (its dict.txt and SentencePiece model beside it), and the weights file it read."""
+    from fairseq.models.roberta import XLMRModel
+
+    if os.path.isdir(path):
+        return load_pretrained(path, XLMR_LAYOUT), os.path.join(path, "model.pt")
+    model_dir, name = os.path.split(os.path.abspath(path))
+    if not os.path.isfile(path):
+        raise PretrainedModelError(f"{path}: no such file or directory; name an xlmr.base-style directory (model.pt, "
+                                   "dict.txt, sentencepiece.bpe.model) or its model.pt")
+    if not os.path.isfile(os.path.join(model_dir, "dict.txt")):
+        raise PretrainedModelError(f"{model_dir}/dict.txt: missing; an XLM-R checkpoint needs its dict.txt beside it")
+    if name == "model.pt":
+        return load_pretrained(model_dir, XLMR_LAYOUT), path
+    return XLMRModel.from_pretrained(model_dir, checkpoint_file=name, bpe="sentencepiece"), path
+
+
 def _xlmr_embedding_key(state_dict, paths):
     for prefix in ("encoder", "decoder"):
         key = f"{prefix}.sentence_encoder.embed_tokens.weight"

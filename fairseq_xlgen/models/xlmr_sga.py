@@ -58,7 +58,7 @@ from fairseq_xlgen.file_io import file_sha256
 from fairseq_xlgen.modules.ctc import blank_rule_argmax, ctc_collapse, pack_tokens
 from fairseq_xlgen.modules.prefix_attention import Prefix, PrefixInjector, concat_prefixes, prompt_prefix
 from fairseq_xlgen.modules.sga_noise import corrupt_batch, noise_rng
-from fairseq_xlgen.pretrained import PretrainedModelError
+from fairseq_xlgen.pretrained import PretrainedModelError, load_xlmr
 
 logger = logging.getLogger(__name__)
 
@@ -100,22 +100,12 @@ class XlmrSgaConfig(FairseqDataclass):
 
 
 def load_backbone(path, dictionary):
-    """The RoBERTa model of an XLM-R directory or model.pt, via fairseq's hub loader; and the file path."""
-    from fairseq.models.roberta import XLMRModel
-
-    from fairseq_xlgen.pretrained import XLMR_LAYOUT, load_pretrained
-
-    if os.path.isdir(path):
-        hub, model_file = load_pretrained(path, XLMR_LAYOUT), os.path.join(path, "model.pt")
-    elif os.path.isfile(path):
-        model_dir, model_file = os.path.dirname(os.path.abspath(path)), path
-        if not os.path.isfile(os.path.join(model_dir, "dict.txt")):
-            raise PretrainedModelError(f"{model_dir}/dict.txt: missing; the XLM-R model.pt needs its dict.txt beside it")
-        hub = XLMRModel.from_pretrained(model_dir, checkpoint_file=os.path.basename(path), bpe="sentencepiece")
-    else:
+    """The RoBERTa model of an XLM-R directory or model.pt whose dictionary is the data's; and the file path."""
+    if not os.path.exists(path):
         raise PretrainedModelError(f"{path}: missing; --pretrained-xlmr-checkpoint must name an xlmr.base/xlmr.large "
                                    "directory or its model.pt (for a trained checkpoint: fairseq-generate "
                                    "--model-overrides \"{'pretrained_xlmr_checkpoint': 'DIR'}\")")
+    hub, model_file = load_xlmr(path)
     if hub.task.source_dictionary.symbols != dictionary.symbols:
         raise PretrainedModelError(f"{path}: its dictionary ({len(hub.task.source_dictionary)} symbols) differs from "
                                    f"the data's ({len(dictionary)}); binarize with the model's dict.txt "

@@ -15,12 +15,12 @@ that last row. The checkpoint is read whenever the model is built, also by
 "{'pretrained_xlmr_checkpoint': None}"`` (the trained weights come from the checkpoint anyway).
 """
 import logging
-import os
 
 from fairseq.models import register_model, register_model_architecture
 from fairseq.models.transformer import TransformerEncoder, TransformerModel
 from fairseq.models.transformer.transformer_legacy import base_architecture as transformer_base_architecture
 
+from fairseq_xlgen.pretrained import PretrainedModelError, load_xlmr
 
 logger = logging.getLogger(__name__)
 
@@ -29,25 +29,6 @@ _ENCODER_SIZES = (("encoder_layers", "encoder_layers"), ("encoder_embed_dim", "e
                   ("encoder_ffn_embed_dim", "encoder_ffn_embed_dim"),
                   ("encoder_attention_heads", "encoder_attention_heads"),
                   ("max_source_positions", "max_positions"))
-
-
-def load_xlmr_hub(path):
-    """``XLMRModel.from_pretrained`` on an xlmr.base-style directory or a checkpoint file inside one."""
-    from fairseq.models.roberta import XLMRModel
-
-    from fairseq_xlgen.pretrained import XLMR_LAYOUT, PretrainedModelError, load_pretrained
-
-    model_dir, name = (path, "model.pt") if os.path.isdir(path) else os.path.split(os.path.abspath(path))
-    flag = f"--pretrained-xlmr-checkpoint {path}"
-    if not os.path.isfile(os.path.join(model_dir, name)):
-        raise ValueError(f"{flag}: no such file or directory; pass an xlmr.base-style directory "
-                         "(model.pt, dict.txt, sentencepiece.bpe.model) or its model.pt")
-    try:
-        if name == "model.pt":
-            return load_pretrained(model_dir, XLMR_LAYOUT)
-        return XLMRModel.from_pretrained(model_dir, checkpoint_file=name, bpe="sentencepiece")
-    except PretrainedModelError as e:
-        raise ValueError(f"{flag}: {e}") from None
 
 
 def xlmr_encoder_state(hub, dictionary, args, path):
@@ -99,7 +80,10 @@ class XLMRTransformerModel(TransformerModel):
         path = getattr(args, "pretrained_xlmr_checkpoint", None)
         model = super().build_model(args, task)
         if path:
-            hub = load_xlmr_hub(path)
+            try:
+                hub, _ = load_xlmr(path)
+            except PretrainedModelError as e:
+                raise ValueError(f"--pretrained-xlmr-checkpoint {e}") from None
             model.encoder.load_state_dict(xlmr_encoder_state(hub, task.source_dictionary, args, path), strict=True)
             logger.info("encoder and shared embeddings initialised from XLM-R %s", path)
         return model
