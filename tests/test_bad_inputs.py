@@ -340,6 +340,14 @@ CASES = [
                                        "{fixtures}/mbart.cc25/sentence.bpe.model", "--text", "en_XX={mono_en}",
                                        "--out", "{d}/t.png"], ["{d}/cut.pt: not a readable checkpoint"],
          truncated("cut.pt", "{fixtures}/mbart.cc25/model.pt")),
+    # ---- xlgen-understanding-baselines
+    Case("understanding/no-tasks", ["xlgen-understanding-baselines", "--benchmark", "{d}"],
+         ["--benchmark {d}: no tasks/pos/", "generate it with xlgen-make-benchmark"]),
+    Case("understanding/unknown-src-lang", ["xlgen-understanding-baselines", "--benchmark", "{bench}", "--src-lang", "en"],
+         ["--src-lang en: not in the benchmark", "choose one of de_DE, en_XX, ru_RU, zh_CN"]),
+    Case("understanding/missing-task-file", ["xlgen-understanding-baselines", "--benchmark", "{d}/bench"],
+         ["--benchmark {d}/bench/tasks/nli/en_XX/train.premise: no such file"],
+         copied("bench/tasks/pos", "{bench}/tasks/pos")),
     # ---- xlgen-make-benchmark, xlgen-make-fixtures, xlgen-make-pretraining-text, xlgen-userdir
     Case("benchmark/unknown-language", ["xlgen-make-benchmark", "--out", "{d}/bench", "--size", "tiny", "--langs",
                                         "en_XX,xx_YY"], ["--langs", "xx_YY"]),
@@ -462,7 +470,7 @@ def context(benchmark_dir, pretrained_dir, translation_bin, laft_components, sha
     ckpt_dir.mkdir()
     for name in ("checkpoint_1_10.pt", "checkpoint_1_20.pt"):
         shutil.copy(os.path.join(pretrained_dir, "mbart.cc25", "model.pt"), ckpt_dir / name)
-    return {"fixtures": pretrained_dir, "tbin": translation_bin, "comp": laft_components, "mono_en": mono_en, "mono_zh": mono_zh,
+    return {"fixtures": pretrained_dir, "bench": benchmark_dir, "tbin": translation_bin, "comp": laft_components, "mono_en": mono_en, "mono_zh": mono_zh,
             "parallel": os.path.join(benchmark_dir, "parallel", "test.de_DE-en_XX"), "good_vec": str(good_vec),
             "pieces": str(pieces), "ckpt_dir": str(ckpt_dir), "userdir": os.path.join(REPO, "fairseq_xlgen")}
 

@@ -38,16 +38,19 @@ META_NOTE = ("artificial languages that borrow mBART-cc25 codes; gold lexicon li
 LANGUAGES = ("en_XX", "de_DE", "ru_RU", "zh_CN")
 SPLITS = ("train", "valid", "test")
 EVAL_SPLITS = ("test", "valid")
-SIZES = {
+SIZES = {  # "understanding": the tasks of understanding_tasks.py, which need more training examples to be learnt
     "tiny": {"concepts": 200, "mono": 300,
              "parallel": {"train": 200, "valid": 50, "test": 50},
-             "tasks": {"train": 200, "valid": 40, "test": 40}},
+             "tasks": {"train": 200, "valid": 40, "test": 40},
+             "understanding": {"train": 200, "valid": 40, "test": 40}},
     "small": {"concepts": 1000, "mono": 5000,
               "parallel": {"train": 2000, "valid": 200, "test": 200},
-              "tasks": {"train": 2000, "valid": 200, "test": 200}},
+              "tasks": {"train": 2000, "valid": 200, "test": 200},
+              "understanding": {"train": 20000, "valid": 200, "test": 200}},
     "base": {"concepts": 4000, "mono": 50000,
              "parallel": {"train": 20000, "valid": 500, "test": 500},
-             "tasks": {"train": 20000, "valid": 500, "test": 500}},
+             "tasks": {"train": 20000, "valid": 500, "test": 500},
+             "understanding": {"train": 100000, "valid": 500, "test": 500}},
 }
 MONO_QUESTION_SHARE = 0.1  # monolingual text mixes in questions like the title task's (share of sentences)
 MONO_SENTENCES = (1, 3)  # sentences per monolingual line (a short document on one topic)
@@ -134,10 +137,10 @@ def _build_files(seed, size, langs, progress):
     for task, understanding in UNDERSTANDING_TASKS.items():
         shared = set()
         splits = {split: draw_unique(stream_rng(seed, task, split), lambda rng: understanding.draw(rng, sampler),
-                                     counts["tasks"][split], shared) for split in EVAL_SPLITS}
+                                     counts["understanding"][split], shared) for split in EVAL_SPLITS}
         for code in langs:
             splits["train"] = draw_unique(stream_rng(seed, task, "train", code),
-                                          lambda rng: understanding.draw(rng, sampler), counts["tasks"]["train"],
+                                          lambda rng: understanding.draw(rng, sampler), counts["understanding"]["train"],
                                           set(shared))
             for split, examples in splits.items():
                 rendered = [understanding.render(lexica[code], example) for example in examples]
