@@ -24,6 +24,13 @@ MBART_CC25_LANGS = (
 #: mBART's finetuning flags that must accompany ``--arch mbart_*`` (store_true flags).
 MBART_ARCH_FLAGS = ("--layernorm-embedding", "--encoder-normalize-before", "--decoder-normalize-before")
 
+#: mBART's text-infilling noise for fairseq's ``multilingual_denoising`` (mBART §2.2): 35 % of the words masked
+#: in Poisson(3.5) spans, each span by one ``<mask>`` (10 % of the masks a random token instead), no sentence
+#: permutation, rotation or insertion. The fixtures' pretraining and LAFT's stage 1 use it.
+MBART_TEXT_INFILLING_FLAGS = ("--mask", "0.35", "--mask-length", "span-poisson", "--poisson-lambda", "3.5",
+                              "--replace-length", "1", "--mask-random", "0.1", "--permute-sentences", "0",
+                              "--rotate", "0", "--insert", "0")
+
 
 class PretrainedModelError(InputError):
     """A pretrained model directory is incomplete or does not match its dictionary."""

@@ -159,11 +159,12 @@ def laft_common_args(save_dir, max_update, arch="mbart_laft_tiny"):
 
 def laft_stage1_args(data, pretrained_dir, components, save_dir, max_update):
     """LAFT stage 1 (paper 001 §3.3): mBART text infilling on en_XX + zh_CN, backbone frozen."""
+    from fairseq_xlgen.pretrained import MBART_TEXT_INFILLING_FLAGS
+
     return [data / "denoising", "--task", "multilingual_denoising", "--langs", ",".join(LAFT_LANGS), "--add-lang-token",
             "--laft-stage", "1", "--laft-langs", ",".join(LAFT_LANGS), "--language-components", components,
             "--finetune-from-model", os.path.join(pretrained_dir, "mbart.cc25", "model.pt"),
-            "--mask", "0.35", "--mask-length", "span-poisson", "--poisson-lambda", "3.5", "--replace-length", "1",
-            "--permute-sentences", "0", "--rotate", "0", "--insert", "0", "--no-whole-word-mask-langs", "zh_CN",
+            *MBART_TEXT_INFILLING_FLAGS, "--no-whole-word-mask-langs", "zh_CN",
             "--sample-break-mode", "complete", "--tokens-per-sample", "256",
             "--criterion", "label_smoothed_cross_entropy", "--label-smoothing", "0.1",
             *laft_common_args(save_dir, max_update)]

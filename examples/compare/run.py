@@ -88,11 +88,12 @@ TRAINING = ["--optimizer", "adam", "--adam-betas", "(0.9, 0.98)", "--lr-schedule
 
 class Compare:
     def __init__(self, work, size, systems, fixtures=None, seed=1):
-        from fairseq_xlgen.pretrained import MBART_ARCH_FLAGS, MBART_CC25_LANGS
+        from fairseq_xlgen.pretrained import MBART_ARCH_FLAGS, MBART_CC25_LANGS, MBART_TEXT_INFILLING_FLAGS
 
         self.work, self.size, self.cfg, self.systems = os.path.abspath(work), size, SETTINGS[size], systems
         self.fixtures, self.seed = fixtures or self.cfg["fixtures"], seed
         self.cc25, self.arch_flags = ",".join(MBART_CC25_LANGS), list(MBART_ARCH_FLAGS)
+        self.text_infilling = list(MBART_TEXT_INFILLING_FLAGS)
         self.bench, self.mbart = self.path("benchmark"), self.path("pretrained", "mbart.cc25")
         self.xlmr = self.path("pretrained", "xlmr.base")
         self.stage1_updates = max(1, round(self.cfg["updates"] * self.cfg["stage1_share"]))
@@ -267,9 +268,8 @@ class Compare:
                 "--add-lang-token", "--arch", "mbart_laft_tiny", "--laft-stage", "1", "--laft-langs", ",".join(LANGS),
                 "--language-components", self.path("components.pt"), *self.arch_flags,
                 "--finetune-from-model", os.path.join(self.mbart, "model.pt"),
-                "--mask", "0.35", "--mask-length", "span-poisson", "--poisson-lambda", "3.5", "--replace-length", "1",
-                "--mask-random", "0.1", "--permute-sentences", "0", "--rotate", "0", "--insert", "0",
-                "--no-whole-word-mask-langs", "zh_CN", "--sample-break-mode", "complete", "--tokens-per-sample", "256",
+                *self.text_infilling, "--no-whole-word-mask-langs", "zh_CN", "--sample-break-mode", "complete",
+                "--tokens-per-sample", "256",
                 "--multilang-sampling-alpha", "0.7", *self.finetune_args()]
 
     # ---------------------------------------------------------------- evaluation

@@ -42,7 +42,7 @@ import torch
 
 from fairseq_xlgen.checkpoint_loading import load_checkpoint
 from fairseq_xlgen.file_io import atomic_output, atomic_path, file_sha256
-from fairseq_xlgen.pretrained import MBART_CC25_LANGS, MBART_LAYOUT, XLMR_LAYOUT
+from fairseq_xlgen.pretrained import MBART_CC25_LANGS, MBART_LAYOUT, MBART_TEXT_INFILLING_FLAGS, XLMR_LAYOUT
 from fairseq_xlgen.testbed.sizes import TinyModelConfig
 
 logger = logging.getLogger(__name__)
@@ -322,9 +322,7 @@ def pretrain_mbart(work_dir, corpus_files, spm_model, dict_path, cfg, log):
     save_dir = os.path.join(work_dir, "checkpoints")
     argv = [
         *mbart_argv(cfg, langs=list(langs)),
-        # mBART's noise: 35% of the words masked in Poisson(3.5) spans, each span by one <mask>
-        "--mask", "0.35", "--mask-length", "span-poisson", "--poisson-lambda", "3.5", "--replace-length", "1",
-        "--mask-random", "0.1", "--permute-sentences", "0", "--rotate", "0", "--insert", "0",
+        *MBART_TEXT_INFILLING_FLAGS,
         "--bpe", "sentencepiece", "--sentencepiece-model", spm_model,  # word boundaries of whole-word masking
         "--no-whole-word-mask-langs", "zh_CN,ja_XX",  # no spaces: mask subwords
         "--sample-break-mode", "complete", "--tokens-per-sample", str(cfg.pretrain_tokens_per_sample),
