@@ -20,9 +20,10 @@ from fairseq.data import Dictionary
 from fairseq.tasks import register_task
 from fairseq.tasks.sentence_prediction import SentencePredictionConfig, SentencePredictionTask
 
-from fairseq_xlgen.checkpoint_loading import check_checkpoint_fits, load_model_checkpoint, training_checkpoint_path
+from fairseq_xlgen.checkpoint_loading import load_model_checkpoint, training_checkpoint_path
 from fairseq_xlgen.errors import InputError, InputFileError
-from fairseq_xlgen.pretrained import MBART_ARCH_FLAGS, MBART_CC25_LANGS
+from fairseq_xlgen.pretrained import MBART_CC25_LANGS
+from fairseq_xlgen.tasks.translation_from_pretrained_bart import check_pretrained_mbart_fits
 
 
 @dataclass
@@ -65,12 +66,6 @@ class SentencePredictionFromPretrainedBARTTask(SentencePredictionTask):
         model = super().build_model(cfg, from_checkpoint)
         path = None if from_checkpoint else training_checkpoint_path(cfg)
         if path is not None:  # fairseq-train: the checkpoint this new model will load
-            state = load_model_checkpoint(path, mmap=True)
-            rows = state["model"].get("encoder.embed_tokens.weight")
-            if rows is not None and rows.shape[0] != len(self.dictionary):
-                raise InputFileError(os.path.join(self.cfg.data, "input0", "dict.txt"),
-                                     f"with {len(self.cfg.langs.split(','))} --langs and <mask> gives "
-                                     f"{len(self.dictionary)} embedding rows, {path} has {rows.shape[0]}; binarize "
-                                     "with the model's dict.txt and pass the --langs it was trained with")
-            check_checkpoint_fits(model, state, path, f"for mBART pass {' '.join(MBART_ARCH_FLAGS)}")
+            check_pretrained_mbart_fits(model, load_model_checkpoint(path, mmap=True), path, self.dictionary,
+                                        os.path.join(self.cfg.data, "input0", "dict.txt"), len(self.cfg.langs.split(",")))
         return model

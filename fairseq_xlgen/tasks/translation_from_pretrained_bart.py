@@ -28,6 +28,18 @@ from fairseq_xlgen.pretrained import MBART_ARCH_FLAGS
 NAME = "translation_from_pretrained_bart"
 
 
+def check_pretrained_mbart_fits(model, state, path, dictionary, dictionary_path, n_langs):
+    """One-line errors before training when the mBART checkpoint ``state`` (from ``path``) does not fit
+    ``model``: its embedding rows are not ``dictionary``'s (the data's dict.txt, ``n_langs`` language tokens
+    and ``<mask>``), or its parameters are not the model's."""
+    rows = state["model"].get("encoder.embed_tokens.weight")
+    if rows is not None and rows.shape[0] != len(dictionary):
+        raise InputFileError(dictionary_path, f"with the {n_langs} --langs and <mask> gives {len(dictionary)} "
+                                              f"embedding rows, {path} has {rows.shape[0]}; binarize with the model's "
+                                              "dict.txt and pass the --langs it was trained with (mbart.cc25: all 25)")
+    check_checkpoint_fits(model, state, path, f"for mBART pass {' '.join(MBART_ARCH_FLAGS)}")
+
+
 class TranslationFromPretrainedBARTTask(FairseqTask):
     @classmethod
     def load_dictionary(cls, filename):
@@ -64,13 +76,7 @@ class TranslationFromPretrainedBARTTask(FairseqTask):
         if path is not None:
             state = load_model_checkpoint(path, mmap=True)
             self.check_langs(saved_setting(state, "langs"), saved_setting(state, "task"), path)
-            rows = state["model"].get("encoder.embed_tokens.weight")
-            if rows is not None and rows.shape[0] != len(self.src_dict):
-                raise InputFileError(self.dictionary_path(),
-                                     f"with the {len(self.langs)} --langs and <mask> gives {len(self.src_dict)} "
-                                     f"embedding rows, {path} has {rows.shape[0]}; binarize with the model's "
-                                     "dict.txt and pass the --langs it was trained with (mbart.cc25: all 25)")
-            check_checkpoint_fits(model, state, path, f"for mBART pass {' '.join(MBART_ARCH_FLAGS)}")
+            check_pretrained_mbart_fits(model, state, path, self.src_dict, self.dictionary_path(), len(self.langs))
         return model
 
     def dictionary_path(self):

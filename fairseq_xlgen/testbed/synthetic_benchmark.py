@@ -13,6 +13,7 @@ needs). Every random choice comes from a named stream derived from the seed, so 
 languages are generated. The format is in docs/synthetic_benchmark.md.
 """
 import contextlib
+import functools
 import gc
 import itertools
 import json
@@ -84,6 +85,16 @@ def segmentation_path(path):
     return path[: -len(".txt")] + ".words.txt" if path.endswith(".txt") else path + ".words"
 
 
+def _task_examples(seed, task, draw, sizes, langs):
+    """``(language, {split: examples})`` of one task: valid and test hold the same examples in every language
+    (scores are comparable), train each language's own, disjoint from them."""
+    shared = set()
+    splits = {split: draw_unique(stream_rng(seed, task, split), draw, sizes[split], shared) for split in EVAL_SPLITS}
+    for code in langs:
+        yield code, dict(splits, train=draw_unique(stream_rng(seed, task, "train", code), draw, sizes["train"],
+                                                   set(shared)))
+
+
 def _build_files(seed, size, langs, progress):
     """All output files as {relative path: lines}."""
     counts = SIZES[size]
@@ -124,24 +135,15 @@ def _build_files(seed, size, langs, progress):
     tasks = {"summarization": (sampler.document, Lexicon.document, Lexicon.summary),
              "title": (sampler.meaning, Lexicon.sentence, Lexicon.question)}
     for task, (draw, source, target) in tasks.items():
-        shared = set()  # valid/test meanings are the same in every language
-        splits = {split: draw_unique(stream_rng(seed, task, split), draw, counts["tasks"][split], shared)
-                  for split in EVAL_SPLITS}
-        for code in langs:
-            splits["train"] = draw_unique(stream_rng(seed, task, "train", code), draw, counts["tasks"]["train"], set(shared))
+        for code, splits in _task_examples(seed, task, draw, counts["tasks"], langs):
             for split, items in splits.items():
                 add(f"tasks/{task}/{code}/{split}.source", code, [source(lexica[code], x) for x in items])
                 add(f"tasks/{task}/{code}/{split}.target", code, [target(lexica[code], x) for x in items])
             bar.update()
 
     for task, understanding in UNDERSTANDING_TASKS.items():
-        shared = set()
-        splits = {split: draw_unique(stream_rng(seed, task, split), lambda rng: understanding.draw(rng, sampler),
-                                     counts["understanding"][split], shared) for split in EVAL_SPLITS}
-        for code in langs:
-            splits["train"] = draw_unique(stream_rng(seed, task, "train", code),
-                                          lambda rng: understanding.draw(rng, sampler), counts["understanding"]["train"],
-                                          set(shared))
+        draw = functools.partial(understanding.draw, sampler=sampler)
+        for code, splits in _task_examples(seed, task, draw, counts["understanding"], langs):
             for split, examples in splits.items():
                 rendered = [understanding.render(lexica[code], example) for example in examples]
                 for field in understanding.fields:
