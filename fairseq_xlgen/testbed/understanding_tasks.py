@@ -18,7 +18,8 @@ a participant it does not mention is *neutral* (unknown); one about mentioned pa
 further (an adjective the premise does not give it). Numerals and time expressions that conflict with
 the listed event's contradict it.
 
-This module draws meanings and labels; :mod:`fairseq_xlgen.testbed.synthetic_benchmark` renders them.
+This module draws each example as meanings and a label, and renders its fields with a language's Lexicon
+(:data:`TASKS`); :mod:`fairseq_xlgen.testbed.synthetic_benchmark` splits and writes them.
 """
 import functools
 from typing import Callable, NamedTuple
@@ -250,7 +251,7 @@ def _render_tagging(lexicon, meaning):
     return {"words": " ".join(words), "tags": " ".join(tag_words(_word_tags(lexicon), words))}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.lru_cache(maxsize=8)  # a benchmark renders with one Lexicon per language
 def _word_tags(lexicon):
     return word_tags(lexicon)
 
