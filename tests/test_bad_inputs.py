@@ -428,6 +428,7 @@ CASES = [
     Case("laft/components-language-missing", with_option(LAFT, "--laft-langs", "en_XX,fr_XX"),
          ["{comp}: no components for fr_XX", "estimate them with xlgen-language-components --text fr_XX=FILE"]),
     Case("laft/k-0", [*LAFT, "--laft-k", "0"], ["--laft-k 0: must be at least 1"]),
+    Case("laft/stage-3", with_option(LAFT, "--laft-stage", "3"), ["--laft-stage 3: must be 1 or 2"]),
     # ---- sga_translation, xlmr_sga
     Case("sga/dict-missing", SGA, ["{d}/sga/dict.de_DE.txt: missing", "data_prep/prepare_sga.sh"]),
     Case("sga/lang-pairs", [*SGA, "--lang-pairs", "de_DE"], ["--lang-pairs de_DE: write pairs as src-tgt"], SGA_DATA),

@@ -3,8 +3,9 @@
 * L_gen: label-smoothed cross-entropy of the task batch (``--label-smoothing``, fairseq's own);
 * L_cls: the language classifier learns whether a text is in ``--adversarial-source-lang``;
   its input, the mean-pooled task-module output, is detached, so only W_c learns from it;
-* L_adv: the same classifier with flipped labels; W_c is detached and the task module is run
-  again on the detached encoder output, so L_adv updates only the task module.
+* L_adv: the same classifier with flipped labels on the model's ``adversary_task_module_out`` (the
+  task module run again on the detached encoder output); W_c is detached, so L_adv updates only the
+  task module.
 
 Monolingual batches (``language_adversarial_summarization``) contribute L_cls + L_adv only.
 L_gen is summed over target tokens as fairseq's criterion does; L_cls and L_adv are scaled
@@ -64,12 +65,10 @@ class LanguageAdversarialCriterion(LabelSmoothedCrossEntropyCriterion):
         if "task_module_out" not in encoder_out:
             raise InputError("--criterion language_adversarial needs a TM+adv model (--arch mbart_tm_adv_*)")
         src_tokens = net_input["src_tokens"]
-        padding = src_tokens.eq(model.encoder.padding_idx)
         is_source = source_language_tags(src_tokens, model.encoder.padding_idx).eq(self.source_token)
         text = sentence_token_mask(src_tokens, model.encoder.special_token_ids)  # not the [lang] tag itself
         pooled = mean_pool(encoder_out["task_module_out"][0], text)
-        pooled_adversary = mean_pool(
-            model.encoder.task_module(encoder_out["task_module_input"][0].detach(), padding), text)
+        pooled_adversary = mean_pool(encoder_out["adversary_task_module_out"][0], text)
         classifier = model.encoder.language_classifier
         l_cls, _ = adversarial_losses(classifier, pooled, is_source, self.adversary_loss)
         _, l_adv = adversarial_losses(classifier, pooled_adversary, is_source, self.adversary_loss)

@@ -13,8 +13,9 @@ Stages (``--laft-stage``, §3.3): 1 = mBART text-infilling on source- and target
 monolingual text, the task module, fusion and language adapters train; 2 = task finetuning
 on source-language data, only the task module trains.
 
-Baselines of Tables 1-3 (same code, ``--laft-variant``): ``full`` (every parameter), ``enc``
-(the encoder without the shared embedding), ``enc_top2`` (the top two encoder layers),
+Baselines of Tables 1-3 (same code, ``--laft-variant``; one row each of :data:`VARIANTS`): ``full``
+(every parameter), ``enc`` (the encoder without the shared embedding), ``enc_top2`` (the top two
+encoder layers),
 ``adapter`` (a task adapter after every encoder and decoder layer, Pfeiffer et al. 2020,
 only adapters train) and ``tm_adv`` (archs ``mbart_tm_adv_*``: task module + gated mechanism
 g = α·h + (1 − α)·e + language classifier, the whole model trains, with the
@@ -27,8 +28,12 @@ from the decoder's first token (``[lang]``), as in mBART's finetuning format (so
 import logging
 import os
 import re
+from dataclasses import dataclass, field, fields
+from typing import Callable, Optional
 
 import torch
+from fairseq.dataclass import ChoiceEnum, FairseqDataclass
+from fairseq.dataclass.utils import gen_parser_from_dataclass
 from fairseq.models import register_model, register_model_architecture
 from fairseq.models.bart.model import BARTModel, mbart_base_architecture, mbart_large_architecture
 from fairseq.models.transformer import TransformerConfig, TransformerDecoderBase, TransformerEncoderBase
@@ -45,26 +50,100 @@ from fairseq_xlgen.modules.task_module import TaskModule
 
 logger = logging.getLogger(__name__)
 
-VARIANTS = ("laft", "full", "enc", "enc_top2", "adapter", "tm_adv")
 #: State-dict entries that a plain mBART checkpoint lacks; filled with the new model's values on load.
 ADDED_KEYS = re.compile(r"^encoder\.(task_module|fusion|gate|language_classifier)\.|^encoder\.language_components$"
                         r"|^(en|de)coder\.layers\.\d+\.adapters\.")
 
 
-def is_trainable(name, variant, stage, encoder_layers):
-    """Whether parameter ``name`` trains under ``variant`` (and LAFT ``stage``): the paper's sets."""
-    if variant in ("full", "tm_adv"):
-        return True
-    if variant == "enc":  # the shared embedding (encoder.embed_tokens = decoder input and output) stays frozen
-        return name.startswith("encoder.") and not name.startswith("encoder.embed_tokens.")
-    if variant == "enc_top2":
-        return name.startswith(tuple(f"encoder.layers.{i}." for i in (encoder_layers - 2, encoder_layers - 1)))
-    if variant == "adapter":
-        return ".adapters." in name
-    if stage == 1:  # LAFT §3.3 (1) and §3.2: TM, fusion and the language adapters
+def _every_parameter(name, stage, encoder_layers):
+    return True
+
+
+def _encoder_without_embeddings(name, stage, encoder_layers):
+    # the shared embedding (encoder.embed_tokens = decoder input and output) stays frozen
+    return name.startswith("encoder.") and not name.startswith("encoder.embed_tokens.")
+
+
+def _top_two_encoder_layers(name, stage, encoder_layers):
+    return name.startswith(tuple(f"encoder.layers.{i}." for i in (encoder_layers - 2, encoder_layers - 1)))
+
+
+def _adapters(name, stage, encoder_layers):
+    return ".adapters." in name
+
+
+def _laft_stage(name, stage, encoder_layers):
+    if stage == 1:  # §3.3 (1) and §3.2: TM, fusion and the language adapters
         return name.startswith(("encoder.task_module.", "encoder.fusion.")) or (
             name.startswith("decoder.layers.") and ".adapters." in name)
     return name.startswith("encoder.task_module.")  # §3.3 (2)
+
+
+@dataclass(frozen=True)
+class LaftVariant:
+    """One system of paper 001's Tables 1-3: what it adds to mBART and which parameters train.
+
+    ``head``: what follows the encoder: ``None``; ``"laft"`` (language components removed → task module
+    → fusion, §3.1-3.2); ``"tm_adv"`` (task module → gate, and a language classifier, appendix).
+    ``adapters``: ``None``; ``"task"`` (one adapter after every encoder and decoder layer, Pfeiffer et al.
+    2020); ``"language"`` (one adapter per target language after every decoder layer, §3.2).
+    ``trains(name, stage, encoder_layers)``: whether a parameter trains (``stage``: LAFT's §3.3 stage).
+    """
+
+    head: Optional[str]
+    adapters: Optional[str]
+    trains: Callable[[str, int, int], bool]
+
+
+VARIANTS = {
+    "laft": LaftVariant(head="laft", adapters="language", trains=_laft_stage),
+    "full": LaftVariant(head=None, adapters=None, trains=_every_parameter),
+    "enc": LaftVariant(head=None, adapters=None, trains=_encoder_without_embeddings),
+    "enc_top2": LaftVariant(head=None, adapters=None, trains=_top_two_encoder_layers),
+    "adapter": LaftVariant(head=None, adapters="task", trains=_adapters),
+    "tm_adv": LaftVariant(head="tm_adv", adapters=None, trains=_every_parameter),
+}
+
+
+@dataclass
+class MBartLaftConfig(FairseqDataclass):
+    """The options ``mbart_laft`` adds to mBART's (``BARTModel.add_args``); the archs fill the defaults."""
+
+    laft_variant: ChoiceEnum(list(VARIANTS)) = field(default="laft", metadata={
+        "help": "laft (paper 001) or a baseline of its Tables 1-3: full, enc, enc_top2, adapter, tm_adv (use with "
+                "--criterion language_adversarial)"})
+    laft_stage: int = field(default=2, metadata={
+        "help": "LAFT stage (§3.3): 1 = generation pretraining on monolingual text (task module, fusion, language "
+                "adapters train), 2 = task finetuning (task module trains)"})
+    laft_langs: str = field(default="", metadata={
+        "help": "comma-separated languages with language components and decoder adapters (the source and every "
+                "target language), e.g. en_XX,zh_CN"})
+    language_components: str = field(default="", metadata={
+        "help": "file of xlgen-language-components (needed when starting from plain mBART)"})
+    laft_k: int = field(default=6, metadata={"help": "language components per language (paper: k = 6)"})
+    laft_removal: ChoiceEnum(list(REMOVAL_MODES)) = field(default="sentence", metadata={
+        "help": "sentence: e_i − c cᵀ ē (default); literal: e_i − c cᵀ ē / ‖ē‖² (paper's equation as printed); "
+                "token: e_i − c cᵀ e_i"})
+    task_module_layers: int = field(default=2, metadata={"help": "Transformer layers of the task module"})
+    fusion_dim: int = field(default=1024, metadata={"help": "d_a of the fusion D/U layers (paper: 1024)"})
+    adapter_dim: Optional[int] = field(default=None, metadata={
+        "help": "bottleneck of the language adapters (LAFT) or task adapters (adapter baseline); default "
+                "encoder_embed_dim // 2 (Pfeiffer et al. 2020b's reduction factor 2)"})
+    adversary_hidden: int = field(default=0, metadata={
+        "help": "TM+adv: hidden units of an MLP language classifier (0: linear W_c, the paper's)"})
+
+
+def check_laft_args(args):
+    """A one-line error for options that cannot build the model."""
+    if args.laft_stage not in (1, 2):
+        raise InputError(f"--laft-stage {args.laft_stage}: must be 1 or 2")
+    if VARIANTS[args.laft_variant].head == "laft" and not laft_langs(args):
+        raise InputError("--laft-langs is required with --laft-variant laft (e.g. --laft-langs en_XX,zh_CN)")
+    for flag in ("laft_k", "task_module_layers", "fusion_dim", "adapter_dim"):
+        if getattr(args, flag) < 1:
+            raise InputError(f"--{flag.replace('_', '-')} {getattr(args, flag)}: must be at least 1")
+    if args.adversary_hidden < 0:
+        raise InputError(f"--adversary-hidden {args.adversary_hidden}: must be 0 (linear) or more")
 
 
 def language_rows(tokens, language_token_ids, side):
@@ -112,17 +191,17 @@ class LaftEncoder(TransformerEncoderBase):
     """mBART's encoder followed by removal → task module → fusion (LAFT) or task module → gate (TM+adv)."""
 
     def __init__(self, args, dictionary, embed_tokens):
-        self.variant = args.laft_variant
+        self.variant = VARIANTS[args.laft_variant]
         self.selection = AdapterSelection()
         self.adapter_dim = args.adapter_dim
         super().__init__(TransformerConfig.from_namespace(args), dictionary, embed_tokens)
         d = args.encoder_embed_dim
         self.removal = args.laft_removal
         self.task_module = None
-        if self.variant in ("laft", "tm_adv"):
+        if self.variant.head is not None:
             self.task_module = TaskModule(args, args.task_module_layers)
             self.register_buffer("special_token_ids", special_token_ids(dictionary), persistent=False)
-        if self.variant == "laft":
+        if self.variant.head == "laft":
             langs = laft_langs(args)
             self.fusion = LanguageFusion(d, args.fusion_dim)
             self.register_buffer("language_components", torch.zeros(len(langs), d, args.laft_k))
@@ -132,7 +211,7 @@ class LaftEncoder(TransformerEncoderBase):
             self.components_payload = None
             if self.components_path and os.path.exists(self.components_path):
                 self.load_components_file()
-        if self.variant == "tm_adv":
+        if self.variant.head == "tm_adv":
             self.gate = GatedCombination(d)
             self.language_classifier = LanguageClassifier(d, args.adversary_hidden)
 
@@ -145,7 +224,7 @@ class LaftEncoder(TransformerEncoderBase):
         return self
 
     def build_encoder_layer(self, cfg):
-        if self.variant != "adapter":
+        if self.variant.adapters != "task":
             return super().build_encoder_layer(cfg)
         return AdaptedEncoderLayer(cfg, AdapterSet(["task"], cfg.encoder.embed_dim, self.adapter_dim), self.selection)
 
@@ -172,16 +251,20 @@ class LaftEncoder(TransformerEncoderBase):
                              f"{fingerprint[:12]}…); re-run xlgen-language-components with this model")
 
     def forward(self, src_tokens, src_lengths=None, return_all_hiddens: bool = False, token_embeddings=None):
-        if self.variant == "adapter":
+        if self.variant.adapters == "task":
             self.selection.rows = src_tokens.new_zeros(src_tokens.shape[0])
         out = super().forward(src_tokens, src_lengths, return_all_hiddens, token_embeddings)
         if self.task_module is None:
             return out
         e = out["encoder_out"][0]
         padding = src_tokens.eq(self.padding_idx)
-        if self.variant == "tm_adv":
+        if self.variant.head == "tm_adv":
             h = self.task_module(e, padding)
-            return {**out, "encoder_out": [self.gate(h, e)], "task_module_input": [e], "task_module_out": [h]}
+            # L_adv's input (criterion language_adversarial): the task module on the detached encoder output, so
+            # that L_adv updates the task module alone; without gradients (validation) that is h itself
+            adversary_h = self.task_module(e.detach(), padding) if torch.is_grad_enabled() else h
+            return {**out, "encoder_out": [self.gate(h, e)], "task_module_out": [h],
+                    "adversary_task_module_out": [adversary_h]}
         if self.components_source is None:
             raise InputError("LAFT has no language components: pass --language-components FILE "
                              "(xlgen-language-components) or load a LAFT checkpoint")
@@ -200,10 +283,11 @@ class LaftDecoder(TransformerDecoderBase):
     def __init__(self, args, dictionary, embed_tokens):
         self.selection = AdapterSelection()
         self.adapter_dim = args.adapter_dim
-        self.adapter_names = {"laft": laft_langs(args), "adapter": ["task"]}.get(args.laft_variant)
+        adapters = VARIANTS[args.laft_variant].adapters
+        self.adapter_names = {"language": laft_langs(args), "task": ["task"]}.get(adapters)
         cfg = TransformerConfig.from_namespace(args)
         super().__init__(cfg, dictionary, embed_tokens, no_encoder_attn=cfg.no_cross_attention)
-        if args.laft_variant == "laft":
+        if adapters == "language":
             self.register_buffer("language_token_ids", language_token_ids(dictionary, self.adapter_names),
                                  persistent=False)
 
@@ -235,38 +319,11 @@ class MBartLaftModel(BARTModel):
     @staticmethod
     def add_args(parser):
         BARTModel.add_args(parser)
-        parser.add_argument("--laft-variant", choices=VARIANTS,
-                            help="laft (paper 001) or a baseline of its Tables 1-3: full, enc, enc_top2, adapter, "
-                                 "tm_adv (use with --criterion language_adversarial)")
-        parser.add_argument("--laft-stage", type=int, choices=(1, 2),
-                            help="LAFT stage (§3.3): 1 = generation pretraining on monolingual text (task module, "
-                                 "fusion, language adapters train), 2 = task finetuning (task module trains)")
-        parser.add_argument("--laft-langs", type=str,
-                            help="comma-separated languages with language components and decoder adapters "
-                                 "(the source and every target language), e.g. en_XX,zh_CN")
-        parser.add_argument("--language-components", type=str,
-                            help="file of xlgen-language-components (needed when starting from plain mBART)")
-        parser.add_argument("--laft-k", type=int, help="language components per language (paper: k = 6)")
-        parser.add_argument("--laft-removal", choices=REMOVAL_MODES,
-                            help="sentence: e_i − c cᵀ ē (default); literal: e_i − c cᵀ ē / ‖ē‖² (paper's "
-                                 "equation as printed); token: e_i − c cᵀ e_i")
-        parser.add_argument("--task-module-layers", type=int, help="Transformer layers of the task module (2)")
-        parser.add_argument("--fusion-dim", type=int, help="d_a of the fusion D/U layers (paper: 1024)")
-        parser.add_argument("--adapter-dim", type=int,
-                            help="bottleneck of the language adapters (LAFT) or task adapters (adapter baseline); "
-                                 "default encoder_embed_dim // 2 (Pfeiffer et al. 2020b's reduction factor 2)")
-        parser.add_argument("--adversary-hidden", type=int,
-                            help="TM+adv: hidden units of an MLP language classifier (0: linear W_c, the paper's)")
+        gen_parser_from_dataclass(parser, MBartLaftConfig(), delete_default=True)
 
     @classmethod
     def build_model(cls, args, task):
-        if args.laft_variant == "laft" and not laft_langs(args):
-            raise InputError("--laft-langs is required with --laft-variant laft (e.g. --laft-langs en_XX,zh_CN)")
-        for flag in ("laft_k", "task_module_layers", "fusion_dim", "adapter_dim"):
-            if getattr(args, flag) < 1:
-                raise InputError(f"--{flag.replace('_', '-')} {getattr(args, flag)}: must be at least 1")
-        if args.adversary_hidden < 0:
-            raise InputError(f"--adversary-hidden {args.adversary_hidden}: must be 0 (linear) or more")
+        check_laft_args(args)
         model = super().build_model(args, task)
         model.set_trainable()
         return model
@@ -281,13 +338,14 @@ class MBartLaftModel(BARTModel):
 
     def set_trainable(self):
         """``requires_grad`` per variant and stage; frozen tensors stay out of fairseq's optimizer."""
-        variant, stage = self.args.laft_variant, self.args.laft_stage
+        name_of_variant, stage = self.args.laft_variant, self.args.laft_stage
+        variant = VARIANTS[name_of_variant]
         for name, parameter in self.named_parameters():
-            parameter.requires_grad_(is_trainable(name, variant, stage, self.args.encoder_layers))
+            parameter.requires_grad_(variant.trains(name, stage, self.args.encoder_layers))
         trainable = sum(p.numel() for p in self.parameters() if p.requires_grad)
         total = sum(p.numel() for p in self.parameters())
-        logger.info("mbart_laft variant %s%s: %d trainable of %d parameters (%.2f%%)", variant,
-                    f" stage {stage}" if variant == "laft" else "", trainable, total, 100 * trainable / total)
+        logger.info("mbart_laft variant %s%s: %d trainable of %d parameters (%.2f%%)", name_of_variant,
+                    f" stage {stage}" if variant.head == "laft" else "", trainable, total, 100 * trainable / total)
 
     def upgrade_state_dict_named(self, state_dict, name):
         """Starting from plain mBART: the LAFT/baseline modules keep their initialization, and LAFT's
@@ -295,12 +353,12 @@ class MBartLaftModel(BARTModel):
         super().upgrade_state_dict_named(state_dict, name)
         prefix = name + "." if name else ""
         if not any(key.startswith(prefix) and ADDED_KEYS.match(key[len(prefix):]) for key in state_dict):
-            if self.args.laft_variant == "laft":
+            if self.encoder.variant.head == "laft":
                 self.encoder.check_components_match(state_dict, prefix + "encoder.")
             for key, value in self.state_dict().items():
                 if ADDED_KEYS.match(key):
                     state_dict[prefix + key] = value
-        elif self.args.laft_variant == "laft":
+        elif self.encoder.variant.head == "laft":
             self.encoder.components_source = "checkpoint"
             if self.encoder.components_payload is not None and not torch.equal(
                     state_dict[prefix + "encoder.language_components"].float(),
@@ -310,17 +368,12 @@ class MBartLaftModel(BARTModel):
 
 
 def laft_defaults(args, variant="laft"):
-    args.laft_variant = getattr(args, "laft_variant", variant)
-    args.laft_stage = getattr(args, "laft_stage", 2)
-    args.laft_langs = getattr(args, "laft_langs", "")
-    args.language_components = getattr(args, "language_components", "")
-    args.laft_k = getattr(args, "laft_k", 6)
-    args.laft_removal = getattr(args, "laft_removal", "sentence")
-    args.task_module_layers = getattr(args, "task_module_layers", 2)
-    args.fusion_dim = getattr(args, "fusion_dim", 1024)
-    # Pfeiffer et al. 2020b's language adapters (reduction factor 2): 512 for mbart-large
-    args.adapter_dim = getattr(args, "adapter_dim", args.encoder_embed_dim // 2)
-    args.adversary_hidden = getattr(args, "adversary_hidden", 0)
+    """Fill the :class:`MBartLaftConfig` options a command did not give (``variant``: the arch's variant)."""
+    for option in fields(MBartLaftConfig):
+        if not hasattr(args, option.name):
+            setattr(args, option.name, variant if option.name == "laft_variant" else option.default)
+    if args.adapter_dim is None:  # Pfeiffer et al. 2020b's language adapters (reduction factor 2): 512 for mbart-large
+        args.adapter_dim = args.encoder_embed_dim // 2
 
 
 @register_model_architecture("mbart_laft", "mbart_laft_large")
