@@ -16,8 +16,17 @@ hypotheses() { grep '^D-' "$1" | sed 's/^D-//' | sort -n -k1,1 | cut -f3; }
 # and XLM-R masked-LM pretraining). At SIZE small (seed 1) the shipped fixtures/benchmark-small
 # are copied (xlgen-make-fixtures --prebuilt checks corpus sha256 and settings); other sizes
 # pretrain anew. SIZE tiny: random init (a smoke run). FIXTURE_ARGS replaces these flags.
+# FIXTURES=NAME (SIZE small): the shipped set fixtures/NAME instead, e.g. testbed-small (the
+# cross-lingual backbones of issue 22), copied by fixtures/build.sh --copy after it has checked that
+# the set was built from this benchmark's pretraining text.
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 make_benchmark_fixtures() {  # make_benchmark_fixtures OUT_DIR BENCHMARK_DIR SIZE
+  if [ -n "${FIXTURES:-}" ]; then
+    [ "$3" = small ] || { echo "error: FIXTURES=$FIXTURES: the shipped sets are built from SIZE small" >&2; exit 2; }
+    [ -f "$1/mbart.cc25/model.pt" ] && [ -f "$1/xlmr.base/model.pt" ] \
+      || BENCHMARK=$2 bash "$REPO/fixtures/build.sh" --copy "$FIXTURES" "$1" > /dev/null
+    return
+  fi
   local args=${FIXTURE_ARGS:-}
   if [ -z "$args" ]; then
     if [ "$3" = tiny ]; then args="--vocab-size 8000"

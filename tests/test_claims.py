@@ -23,22 +23,28 @@ def test_verdict_reads_the_interval_against_the_papers_sign():
     assert verdict(0.0, 0.0, -1) == "not reproduced (no difference)"
 
 
-def _table(wrong, rouge):
-    """A compare.json table where every system has ``wrong[system]`` / ``rouge[system]`` on every language."""
-    return {system: {"targets": {lang: {"wrong_language_rate": wrong[system], "sp_rougeL": rouge[system]}
-                                 for lang in ("de_DE", "ru_RU", "zh_CN")}}
-            for system in ("mbart_full", "mbart_enc", "laft", "multi_source")}
+def _table(wrong, rouge, trained_rouge=None):
+    """A compare.json table where every system has ``wrong[system]`` / ``rouge[system]`` on every zero-shot language
+    and ``trained_rouge[system]`` (default 90) with no wrong-language output on en_XX."""
+    trained_rouge = trained_rouge or {}
+    return {system: {"targets": {"en_XX": {"wrong_language_rate": 0, "sp_rougeL": trained_rouge.get(system, 90)},
+                                 **{lang: {"wrong_language_rate": wrong[system], "sp_rougeL": rouge[system]}
+                                    for lang in ("de_DE", "ru_RU", "zh_CN")}}}
+            for system in ("mbart_full", "mbart_enc", "laft", "multi_source", "csr")}
 
 
 def test_claim_rows_take_per_seed_differences_over_the_claims_languages():
-    tables = {1: _table({"mbart_full": 100, "mbart_enc": 90, "laft": 50, "multi_source": 40},
-                        {"mbart_full": 10, "mbart_enc": 11, "laft": 14, "multi_source": 9}),
-              2: _table({"mbart_full": 90, "mbart_enc": 90, "laft": 60, "multi_source": 30},
-                        {"mbart_full": 12, "mbart_enc": 12, "laft": 13, "multi_source": 9}),
-              3: _table({"mbart_full": 80, "mbart_enc": 90, "laft": 40, "multi_source": 20},
-                        {"mbart_full": 11, "mbart_enc": 10, "laft": 15, "multi_source": 9})}
-    rows = {row["id"]: row for row in claim_rows(tables)}
-    assert set(rows) == {claim[0] for claim in CLAIMS}
+    tables = {1: _table({"mbart_full": 100, "mbart_enc": 90, "laft": 50, "multi_source": 40, "csr": 100},
+                        {"mbart_full": 10, "mbart_enc": 11, "laft": 14, "multi_source": 9, "csr": 13},
+                        {"mbart_full": 90, "csr": 92}),
+              2: _table({"mbart_full": 90, "mbart_enc": 90, "laft": 60, "multi_source": 30, "csr": 90},
+                        {"mbart_full": 12, "mbart_enc": 12, "laft": 13, "multi_source": 9, "csr": 12},
+                        {"mbart_full": 91, "csr": 92}),
+              3: _table({"mbart_full": 80, "mbart_enc": 90, "laft": 40, "multi_source": 20, "csr": 80},
+                        {"mbart_full": 11, "mbart_enc": 10, "laft": 15, "multi_source": 9, "csr": 9},
+                        {"mbart_full": 92, "csr": 95})}
+    rows = {row["id"]: row for row in claim_rows({seed: {"compare": table} for seed, table in tables.items()})}
+    assert set(rows) == {claim.id for claim in CLAIMS if claim.source == "compare"}
     accidental = rows["002-accidental"]
     assert accidental["per_seed"] == [-60, -60, -60] and accidental["baseline_mean"] == 90
     assert accidental["relative"] == pytest.approx(-60 / 90)
@@ -48,4 +54,37 @@ def test_claim_rows_take_per_seed_differences_over_the_claims_languages():
     assert laft["interval"] == pytest.approx([3 - 4.3027, 3 + 4.3027], abs=1e-4)
     assert laft["verdict"] == "inconclusive"
     assert rows["001-enc-rouge"]["per_seed"] == [1, 0, -1]
+    # CSR: the trained language (en_XX) alone, +2 +1 +3: mean 2, sd 1, half 4.3027 / sqrt(3) = 2.4842
+    trained, zero_shot = rows["004-csr-trained"], rows["004-csr-zero-shot"]
+    assert trained["languages"] == ["en_XX"] and trained["per_seed"] == [2, 1, 3]
+    assert trained["baseline_mean"] == 91 and trained["interval"] == pytest.approx([2 - 2.4842, 2 + 2.4842], abs=1e-4)
+    assert zero_shot["languages"] == ["de_DE", "ru_RU", "zh_CN"] and zero_shot["per_seed"] == [3, 0, -2]
     assert "| 002 §6: two sources" in markdown(list(rows.values()))
+
+
+def _selection(src_dev, cos_sim, tgt_dev, rho):
+    """xlgen-xlrs select / spearman output of one seed: each criterion's test score on ru_RU and zh_CN."""
+    scores = {"src-dev": src_dev, "cos-sim": cos_sim, "tgt-dev": tgt_dev}
+    rows = {criterion: {"targets": {lang: {"score": score} for lang, score in zip(("ru_RU", "zh_CN"), values)},
+                        "delta": sum(v - t for v, t in zip(values, tgt_dev)) / 2}
+            for criterion, values in scores.items()}
+    return {"multisource": {"selection": {"rows": rows}, "spearman": {"mean": {"rho": rho}}}}
+
+
+def test_selection_claims_read_the_single_source_runs_selection_and_rho():
+    results = {1: _selection((10, 20), (14, 22), (15, 24), -0.5),   # cos-sim - src-dev: (4 + 2) / 2 = +3
+               2: _selection((12, 18), (13, 21), (16, 21), -0.3),   # (1 + 3) / 2 = +2
+               3: _selection((11, 20), (15, 21), (15, 23), None)}   # (4 + 1) / 2 = +2.5; rho undefined -> 0
+    rows = {row["id"]: row for row in claim_rows(results)}
+    assert set(rows) == {claim.id for claim in CLAIMS if claim.source == "multisource"}
+    versus_source = rows["002-select-vs-source-dev"]
+    assert versus_source["per_seed"] == pytest.approx([3, 2, 2.5])
+    assert versus_source["baseline_mean"] == pytest.approx((15 + 15 + 15.5) / 3)  # src-dev's mean over targets
+    assert versus_source["verdict"] == "reproduced"  # mean 2.5, sd 0.5: half 4.3027 * 0.5 / sqrt(3) = 1.242
+    versus_target = rows["002-select-vs-target-dev"]  # (-1 - 2) / 2, (-3 + 0) / 2, (0 - 2) / 2
+    assert versus_target["per_seed"] == pytest.approx([-1.5, -1.5, -1.0])
+    assert versus_target["verdict"] == "a size: compare with the paper's"
+    rho = rows["002-rho"]
+    assert rho["per_seed"] == pytest.approx([-0.5, -0.3, 0.0]) and rho["relative"] is None
+    assert rho["verdict"] == "inconclusive"  # mean -0.267, sd 0.252: the interval holds zero
+    assert "| 002 Table 4: Spearman rho" in markdown(list(rows.values()))

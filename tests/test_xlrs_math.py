@@ -5,43 +5,43 @@ import torch
 
 from fairseq_xlgen.analysis.xlrs import (
     label_overlap,
-    last_token,
-    mean_pool,
+    last_token_state,
     representation_distance,
+    sentence_mean,
     select_checkpoint_by_xlrs,
     spearman,
     xlrs,
 )
 
 
-def test_mean_pool_excludes_padding_and_handles_both_layouts():
+def test_sentence_mean_excludes_padding_and_handles_both_layouts():
     # batch of 2, T=3, C=2; sample 0 has its last position padded (right padding),
     # sample 1 its first position (fairseq's left-padded source).
     states_btc = torch.tensor([[[1.0, 2.0], [3.0, 4.0], [100.0, -100.0]],
                                [[-50.0, 9.0], [2.0, 2.0], [4.0, 0.0]]])
     mask = torch.tensor([[False, False, True], [True, False, False]])
     expected = torch.tensor([[2.0, 3.0], [3.0, 1.0]])
-    assert torch.allclose(mean_pool(states_btc, mask, batch_first=True), expected)
-    assert torch.allclose(mean_pool(states_btc.transpose(0, 1), mask), expected)
+    assert torch.allclose(sentence_mean(states_btc, mask, batch_first=True), expected)
+    assert torch.allclose(sentence_mean(states_btc.transpose(0, 1), mask), expected)
 
     changed = states_btc.clone()
     changed[0, 2] = torch.tensor([-7.0, 123.0])
     changed[1, 0] = torch.tensor([0.5, 0.25])
-    assert torch.equal(mean_pool(changed, mask, batch_first=True), mean_pool(states_btc, mask, batch_first=True))
+    assert torch.equal(sentence_mean(changed, mask, batch_first=True), sentence_mean(states_btc, mask, batch_first=True))
 
 
-def test_mean_pool_rejects_mismatched_mask_and_all_padding_rows():
+def test_sentence_mean_rejects_mismatched_mask_and_all_padding_rows():
     states = torch.zeros(3, 2, 4)  # T=3, B=2
     with pytest.raises(ValueError, match="does not match"):
-        mean_pool(states, torch.zeros(3, 2, dtype=torch.bool))  # [T, B] instead of [B, T]
+        sentence_mean(states, torch.zeros(3, 2, dtype=torch.bool))  # [T, B] instead of [B, T]
     with pytest.raises(ValueError, match="only of padding"):
-        mean_pool(states, torch.tensor([[True, True, True], [False, False, False]]))
+        sentence_mean(states, torch.tensor([[True, True, True], [False, False, False]]))
 
 
 def test_fp16_states_are_pooled_in_fp32():
     # the sum 4 * 60000 overflows fp16 (max 65504); in fp32 the mean is exact
     states = torch.full((4, 1, 3), 60000.0, dtype=torch.float16)
-    pooled = mean_pool(states, torch.zeros(1, 4, dtype=torch.bool))
+    pooled = sentence_mean(states, torch.zeros(1, 4, dtype=torch.bool))
     assert pooled.dtype == torch.float32
     assert torch.equal(pooled, torch.full((1, 3), 60000.0))
     value = xlrs(pooled.half(), pooled.half())
@@ -53,7 +53,7 @@ def test_xlrs_identical_is_one_and_orthogonal_is_zero():
     states = torch.randn(5, 3, 8)
     mask = torch.zeros(3, 5, dtype=torch.bool)
     mask[1, 3:] = True
-    pooled = mean_pool(states, mask)
+    pooled = sentence_mean(states, mask)
     assert xlrs(pooled, pooled) == pytest.approx(1.0, abs=1e-6)
 
     a = torch.tensor([[1.0, 0.0, 0.0], [0.0, 2.0, 0.0]])
@@ -68,7 +68,7 @@ def test_xlrs_identical_is_one_and_orthogonal_is_zero():
 def test_last_token_picks_last_real_position():
     states = torch.arange(12, dtype=torch.float16).reshape(2, 3, 2)  # [B, T, C]
     mask = torch.tensor([[False, False, True], [True, False, False]])
-    out = last_token(states, mask, batch_first=True)
+    out = last_token_state(states, mask, batch_first=True)
     assert out.dtype == torch.float32
     assert torch.equal(out, torch.tensor([[2.0, 3.0], [10.0, 11.0]]))
 

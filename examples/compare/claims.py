@@ -1,57 +1,131 @@
 """`make claims`: the papers' headline claims, measured with several seeds on one set of backbones.
 
-For each seed, `examples/compare/run.py WORK_DIR/seed-N small --fixtures NAME --seed N --systems ...`
-(finished jobs are skipped on a rerun); then each claim is one row: the paper's number, ours as the
-mean over seeds with a 95 % t-interval (Student's t with seeds - 1 degrees of freedom), and
-"reproduced" when the interval lies on the paper's side of zero, "not reproduced" when it lies on
-the other side or every seed measures no difference, "inconclusive" when it holds zero -> WORK_DIR/claims.{md,json}.
+For each seed N: `examples/compare/run.py WORK_DIR/seed-N small --fixtures NAME --seed N --systems ...`
+and `SEED=N FIXTURES=NAME examples/multisource/run.sh WORK_DIR/seed-N/multisource small` (finished
+jobs are skipped on a rerun). Then each claim is one row: the paper's number, ours as the mean over
+seeds with a 95 % t-interval (Student's t with seeds - 1 degrees of freedom), and "reproduced" when
+the interval lies on the paper's side of zero, "not reproduced" when it lies on the other side or
+every seed measures no difference, "inconclusive" when it holds zero -> WORK_DIR/claims.{md,json}.
 
-    python examples/compare/claims.py WORK_DIR [--seeds 1,2,3] [--fixtures testbed-small]
+    python examples/compare/claims.py WORK_DIR [--seeds 1,2,3] [--fixtures testbed-small] [--only compare]
 
-Claims measured here (make compare's title task, trained in en_XX, zero-shot in de_DE, ru_RU, zh_CN):
+Claims measured on make compare's title task (trained in en_XX, zero-shot in de_DE, ru_RU, zh_CN):
 * 002 (Li & Murray §6): two source languages on the same budget lower accidental translation (the
   wrong-language rate) on the languages neither run trains on (ru_RU, zh_CN) vs one source (paper: -68 %);
 * 001 (LAFT, Table 1): LAFT beats mBART (full) zero-shot in ROUGE-L (paper: +2.55 zh, +7.38 fr) and
   outputs fewer wrong-language sentences; mBART (enc) beats mBART (full) too (paper: +2.03 zh, +3.15 fr),
-  and LAFT beats mBART (enc) (paper: +0.52 zh, +4.23 fr).
-The other claims of the four papers need runs make compare does not make; claims.md lists them.
+  and LAFT beats mBART (enc) (paper: +0.52 zh, +4.23 fr);
+* 004 (CSR), carried from translation to the title task (compare's CSR row: code-switching restore on
+  en_XX task text and the targets' monolingual text, then the finetune): CSR beats the mBART finetune
+  of the same update count in the trained language (paper: bilingual translation and summarization)
+  and zero-shot (paper: zero-shot translation, 21 of 30 directions).
+Claims measured on examples/multisource's summarization task (the en_XX-only finetune, a checkpoint
+every 8 epochs, zero-shot in ru_RU and zh_CN):
+* 002 Tables 7-8: the checkpoint of lowest XLRS (en_XX vs target) scores higher zero-shot than the one
+  best on the en_XX dev set, and close to the one best on the target dev set (the upper bound);
+* 002 Table 4: Spearman's rho between XLRS and zero-shot quality over the checkpoints is negative.
+The other claims of the four papers need runs these do not make; claims.md lists them.
 """
 import argparse
 import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
+from typing import Callable, Tuple
 
 from scipy import stats
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 COMPARE = os.path.join(HERE, "run.py")
-SYSTEMS = ("mbart_full", "mbart_enc", "laft", "multi_source")
-ZERO_SHOT = ("de_DE", "ru_RU", "zh_CN")
+MULTISOURCE = os.path.join(HERE, "..", "multisource", "run.sh")
+SYSTEMS = ("mbart_full", "mbart_enc", "laft", "multi_source", "csr")
+SOURCE, ZERO_SHOT = "en_XX", ("de_DE", "ru_RU", "zh_CN")
 NEITHER = ("ru_RU", "zh_CN")  # zero-shot for the one-source and the two-source (en_XX + de_DE) runs
+SOURCES = ("compare", "multisource")
 
-#: (id, paper, claim, paper's number, system, baseline, measure, languages, sign the paper finds)
+
+@dataclass(frozen=True)
+class Claim:
+    """One row: ``measure(results of one seed) -> (ours - baseline, baseline)``; ``sign``: the side of zero the
+    paper finds (+1 / -1; 0: the paper's number is a size, not a direction); ``source``: the run it reads."""
+
+    id: str
+    paper: str
+    claim: str
+    paper_number: str
+    source: str
+    measure: Callable[[dict], Tuple[float, float]]
+    sign: int
+    languages: Tuple[str, ...]
+
+
+def compare_difference(system, baseline, measure, langs):
+    """``system``'s minus ``baseline``'s ``measure`` in make compare's table, averaged over ``langs``."""
+    def difference(results):
+        table = results["compare"]
+        ours = sum(table[system]["targets"][lang][measure] for lang in langs) / len(langs)
+        base = sum(table[baseline]["targets"][lang][measure] for lang in langs) / len(langs)
+        return ours - base, base
+    return difference
+
+
+def selection_difference(criterion, reference):
+    """Zero-shot test score of the checkpoint ``criterion`` picks minus ``reference``'s (xlgen-xlrs select of the
+    single-source run: its ``delta`` is the mean difference to tgt-dev over the targets)."""
+    def difference(results):
+        rows = results["multisource"]["selection"]["rows"]
+        targets = rows[reference]["targets"]
+        return rows[criterion]["delta"] - rows[reference]["delta"], sum(
+            t["score"] for t in targets.values()) / len(targets)
+    return difference
+
+
+def xlrs_rank_correlation(results):
+    """Spearman's rho of XLRS and the zero-shot score over the single-source run's checkpoints (0 when either is
+    constant: no rank order)."""
+    rho = results["multisource"]["spearman"]["mean"]["rho"]
+    return (0.0 if rho is None else rho), 0.0
+
+
 CLAIMS = [
-    ("002-accidental", "002 §6", "two sources (en_XX+de_DE) vs one: wrong-language rate, % points", "-68 % relative",
-     "multi_source", "mbart_full", "wrong_language_rate", NEITHER, -1),
-    ("001-laft-rouge", "001 Table 1", "LAFT vs mBART (full): zero-shot ROUGE-L (SP-ROUGE-L here)",
-     "+2.55 zh / +7.38 fr", "laft", "mbart_full", "sp_rougeL", ZERO_SHOT, +1),
-    ("001-laft-language", "001 §5", "LAFT vs mBART (full): wrong-language rate, % points",
-     "stays in the target language", "laft", "mbart_full", "wrong_language_rate", ZERO_SHOT, -1),
-    ("001-enc-rouge", "001 Table 1", "mBART (enc) vs mBART (full): zero-shot ROUGE-L (SP-ROUGE-L here)",
-     "+2.03 zh / +3.15 fr", "mbart_enc", "mbart_full", "sp_rougeL", ZERO_SHOT, +1),
-    ("001-laft-vs-enc", "001 Table 1", "LAFT vs mBART (enc): zero-shot ROUGE-L (SP-ROUGE-L here)",
-     "+0.52 zh / +4.23 fr", "laft", "mbart_enc", "sp_rougeL", ZERO_SHOT, +1),
+    Claim("002-accidental", "002 §6", "two sources (en_XX+de_DE) vs one: wrong-language rate, % points",
+          "-68 % relative", "compare", compare_difference("multi_source", "mbart_full", "wrong_language_rate", NEITHER),
+          -1, NEITHER),
+    Claim("001-laft-rouge", "001 Table 1", "LAFT vs mBART (full): zero-shot ROUGE-L (SP-ROUGE-L here)",
+          "+2.55 zh / +7.38 fr", "compare", compare_difference("laft", "mbart_full", "sp_rougeL", ZERO_SHOT), +1,
+          ZERO_SHOT),
+    Claim("001-laft-language", "001 §5", "LAFT vs mBART (full): wrong-language rate, % points",
+          "stays in the target language", "compare",
+          compare_difference("laft", "mbart_full", "wrong_language_rate", ZERO_SHOT), -1, ZERO_SHOT),
+    Claim("001-enc-rouge", "001 Table 1", "mBART (enc) vs mBART (full): zero-shot ROUGE-L (SP-ROUGE-L here)",
+          "+2.03 zh / +3.15 fr", "compare", compare_difference("mbart_enc", "mbart_full", "sp_rougeL", ZERO_SHOT), +1,
+          ZERO_SHOT),
+    Claim("001-laft-vs-enc", "001 Table 1", "LAFT vs mBART (enc): zero-shot ROUGE-L (SP-ROUGE-L here)",
+          "+0.52 zh / +4.23 fr", "compare", compare_difference("laft", "mbart_enc", "sp_rougeL", ZERO_SHOT), +1,
+          ZERO_SHOT),
+    Claim("004-csr-trained", "004 Tables II, IV", "CSR vs mBART (full), title task, in the trained language: SP-ROUGE-L",
+          "+0.0 to +1.4 BLEU (6 legible directions), +0.4 / +0.9 ROUGE-L (summ.)", "compare",
+          compare_difference("csr", "mbart_full", "sp_rougeL", (SOURCE,)), +1, (SOURCE,)),
+    Claim("004-csr-zero-shot", "004 Table III", "CSR vs mBART (full), title task, zero-shot: SP-ROUGE-L",
+          "higher BLEU in 21 of 30 zero-shot directions", "compare",
+          compare_difference("csr", "mbart_full", "sp_rougeL", ZERO_SHOT), +1, ZERO_SHOT),
+    Claim("002-select-vs-source-dev", "002 Tables 7-8", "checkpoint of lowest XLRS vs best on en_XX dev: zero-shot "
+          "SP-ROUGE-L (summarization, en_XX-only finetune)", "+2.38 / +4.30 ROUGE-L", "multisource",
+          selection_difference("cos-sim", "src-dev"), +1, NEITHER),
+    Claim("002-select-vs-target-dev", "002 Tables 7-8", "checkpoint of lowest XLRS vs best on the target dev set "
+          "(upper bound): zero-shot SP-ROUGE-L", "-0.85 / -0.58 ROUGE-L (close)", "multisource",
+          selection_difference("cos-sim", "tgt-dev"), 0, NEITHER),
+    Claim("002-rho", "002 Table 4", "Spearman rho of XLRS and zero-shot SP-ROUGE-L over checkpoints",
+          "-0.33 to -0.39 (generation)", "multisource", xlrs_rank_correlation, -1, NEITHER),
 ]
 
 NOT_MEASURED = [
-    ("002 Tables 7-8", "lowest-XLRS checkpoint selection close to target-dev selection, better than source-dev",
-     "examples/multisource/ (xlgen-xlrs select) on one seed; not yet over seeds"),
-    ("002 Table 4", "rho(XLRS, zero-shot quality) < 0 for generation", "examples/multisource/; not yet over seeds"),
     ("003 Table 2", "SGA with the denoiser beats SGA without, near the AR baseline", "needs translation runs "
      "(examples/sga/) on the testbed XLM-R"),
-    ("004 Table VI", "CSR beats the mBART finetune in BLEU, narrows Eq. 4", "needs translation runs (examples/csr/) "
-     "with seeds"),
+    ("004 Tables II-III, VI", "CSR beats the mBART finetune in BLEU on bilingual and zero-shot translation, narrows "
+     "Eq. 4", "needs translation runs (examples/csr/ at SIZE small, about 80 minutes each) with seeds; the rows above "
+     "carry CSR to make compare's title task"),
 ]
 
 
@@ -66,10 +140,13 @@ def mean_interval(values, confidence=0.95):
 
 
 def verdict(mean, half_width, sign):
-    """reproduced / not reproduced / inconclusive: where the interval lies with respect to zero."""
+    """reproduced / not reproduced / inconclusive: where the interval lies with respect to zero (``sign`` 0: the
+    paper gives a size, not a direction, and the row is read against it)."""
     low, high = mean - half_width, mean + half_width
     if half_width != half_width:  # nan: one seed
         return "one seed: no interval"
+    if sign == 0:
+        return "a size: compare with the paper's"
     if mean == 0 and half_width == 0:  # every seed measured no difference (e.g. both systems at 100 %)
         return "not reproduced (no difference)"
     if (sign > 0 and low > 0) or (sign < 0 and high < 0):
@@ -79,35 +156,41 @@ def verdict(mean, half_width, sign):
     return "inconclusive"
 
 
-def claim_rows(tables):
-    """``tables``: ``{seed: compare.json table}`` -> one dict per claim of :data:`CLAIMS`."""
+def claim_rows(results, claims=CLAIMS):
+    """``results``: ``{seed: {"compare": compare.json table, "multisource": {"selection": ..., "spearman": ...}}}``
+    (a source may be missing: its claims are left out) -> one dict per claim measured."""
     rows = []
-    for cid, paper, claim, paper_number, system, baseline, measure, langs, sign in CLAIMS:
-        per_seed, base_values = [], []
-        for table in tables.values():
-            ours = sum(table[system]["targets"][lang][measure] for lang in langs) / len(langs)
-            base = sum(table[baseline]["targets"][lang][measure] for lang in langs) / len(langs)
-            per_seed.append(ours - base)
-            base_values.append(base)
-        mean, half = mean_interval(per_seed)
+    for claim in claims:
+        if not all(claim.source in by_source for by_source in results.values()):
+            continue
+        per_seed, base_values = zip(*(claim.measure(by_source) for by_source in results.values()))
+        mean, half = mean_interval(list(per_seed))
         base_mean = sum(base_values) / len(base_values)
-        rows.append({"id": cid, "paper": paper, "claim": claim, "paper_number": paper_number,
-                     "languages": list(langs), "seeds": list(tables), "per_seed": per_seed, "mean": mean,
-                     "interval": [mean - half, mean + half], "baseline_mean": base_mean,
-                     "relative": mean / base_mean if base_mean else None, "verdict": verdict(mean, half, sign)})
+        rows.append({"id": claim.id, "paper": claim.paper, "claim": claim.claim, "paper_number": claim.paper_number,
+                     "source": claim.source, "languages": list(claim.languages), "seeds": list(results),
+                     "per_seed": list(per_seed), "mean": mean, "interval": [mean - half, mean + half],
+                     "baseline_mean": base_mean, "relative": mean / base_mean if base_mean else None,
+                     "verdict": verdict(mean, half, claim.sign)})
     return rows
+
+
+SOURCE_TEXT = {
+    "compare": "make compare's title task (2000 en_XX instances, 1000 updates per system)",
+    "multisource": "examples/multisource's summarization (2000 en_XX instances, 40 epochs, a checkpoint every 8)",
+}
 
 
 def markdown(rows, fixtures="testbed-small"):
     seeds = ",".join(str(seed) for seed in rows[0]["seeds"])
-    lines = [f"Backbones `fixtures/{fixtures}`; make compare's title task (2000 en_XX instances, 1000 updates per "
-             f"system), seeds {seeds}: `python examples/compare/claims.py WORK --seeds {seeds} --fixtures {fixtures}`. "
-             "Each value is the system's minus the baseline's, averaged over the claim's languages.", "",
+    sources = "; ".join(SOURCE_TEXT[s] for s in SOURCES if any(r["source"] == s for r in rows))
+    lines = [f"Backbones `fixtures/{fixtures}`; {sources}; seeds {seeds}: `python examples/compare/claims.py WORK "
+             f"--seeds {seeds} --fixtures {fixtures}`. Each value is the system's (or the selection's) minus the "
+             "baseline's, averaged over the claim's languages; rho is itself the value.", "",
              "| claim | paper | ours: mean [95 % interval] over seeds | per seed | baseline mean | verdict |",
              "|---|---|---|---|---|---|"]
     for r in rows:
         relative = f" ({100 * r['relative']:+.0f} % relative)" if r["relative"] is not None else ""
-        per_seed = " / ".join(f"{value:+.1f}" for value in r["per_seed"])
+        per_seed = " / ".join(f"{value:+.2f}" if r["id"] == "002-rho" else f"{value:+.1f}" for value in r["per_seed"])
         lines.append(f"| {r['paper']}: {r['claim']} ({', '.join(r['languages'])}) | {r['paper_number']} | "
                      f"{r['mean']:+.2f} [{r['interval'][0]:+.2f}, {r['interval'][1]:+.2f}]{relative} | {per_seed} | "
                      f"{r['baseline_mean']:.2f} | {r['verdict']} |")
@@ -116,12 +199,42 @@ def markdown(rows, fixtures="testbed-small"):
     return "\n".join(lines)
 
 
+def read_json(path):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def run_seed(work, seed, fixtures, sources):
+    """The runs of one seed -> ``{source: results}``; None (after a one-line error) when a run failed."""
+    results = {}
+    if "compare" in sources:
+        proc = subprocess.run([sys.executable, COMPARE, work, "small", "--fixtures", fixtures, "--seed", str(seed),
+                               "--systems", ",".join(SYSTEMS)])
+        if proc.returncode != 0:
+            print(f"error: make compare with --seed {seed} failed; see {work}/logs/", file=sys.stderr)
+            return None
+        results["compare"] = read_json(os.path.join(work, "results", "compare.json"))
+    if "multisource" in sources:
+        multisource = os.path.join(work, "multisource")
+        proc = subprocess.run(["bash", MULTISOURCE, multisource, "small"],
+                              env={**os.environ, "SEED": str(seed), "FIXTURES": fixtures})
+        if proc.returncode != 0:
+            print(f"error: examples/multisource/run.sh with SEED={seed} failed; see {multisource}/", file=sys.stderr)
+            return None
+        single = os.path.join(multisource, "results", "single")
+        results["multisource"] = {"selection": read_json(os.path.join(single, "selection.json")),
+                                  "spearman": read_json(os.path.join(single, "spearman.json"))}
+    return results
+
+
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("work", metavar="WORK_DIR")
     parser.add_argument("--seeds", default="1,2,3", help="comma-separated fairseq-train seeds (at least 2 give an "
                         "interval; default 1,2,3)")
     parser.add_argument("--fixtures", default="testbed-small", help="the shipped backbones (fixtures/NAME)")
+    parser.add_argument("--only", choices=SOURCES, help="run and report only the claims of make compare's runs "
+                        "or of examples/multisource's (default: both)")
     args = parser.parse_args(argv)
     try:
         seeds = [int(s) for s in args.seeds.split(",") if s]
@@ -129,17 +242,13 @@ def main(argv):
         parser.error(f"--seeds {args.seeds}: expected comma-separated integers, e.g. 1,2,3")
     if not seeds:
         parser.error("--seeds: give at least one seed")
-    tables = {}
+    sources = [args.only] if args.only else list(SOURCES)
+    results = {}
     for seed in seeds:
-        work = os.path.join(args.work, f"seed-{seed}")
-        proc = subprocess.run([sys.executable, COMPARE, work, "small", "--fixtures", args.fixtures, "--seed", str(seed),
-                               "--systems", ",".join(SYSTEMS)])
-        if proc.returncode != 0:
-            print(f"error: make compare with --seed {seed} failed; see {work}/logs/", file=sys.stderr)
+        results[seed] = run_seed(os.path.join(args.work, f"seed-{seed}"), seed, args.fixtures, sources)
+        if results[seed] is None:
             return 1
-        with open(os.path.join(work, "results", "compare.json"), encoding="utf-8") as f:
-            tables[seed] = json.load(f)
-    rows = claim_rows(tables)
+    rows = claim_rows(results)
     text = markdown(rows, args.fixtures)
     from fairseq_xlgen.file_io import atomic_output
 

@@ -10,7 +10,9 @@
 # continues where the first stopped. JOBS (default 2) fairseq-generate runs at a time.
 # METRIC (default sp_rougeL) selects checkpoints and correlates with XLRS: the paper reports
 # ROUGE-L (rougeL); word ROUGE of unspaced zh_CN outputs is 0. LR (default 1e-3, the tiny
-# benchmark's; the paper finetunes with 7e-5) is the peak learning rate.
+# benchmark's; the paper finetunes with 7e-5) is the peak learning rate. SEED (default 1) is
+# fairseq-train's --seed (instances drawn, batch order, dropout). FIXTURES=NAME (SIZE small): start
+# from the shipped backbones fixtures/NAME, e.g. testbed-small, instead of benchmark-small (lib.sh).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/../lib.sh"
@@ -27,7 +29,7 @@ case $SIZE in
 esac
 BENCH=$WORK/benchmark; MODEL=$WORK/pretrained/mbart.cc25; DATA=$WORK/data/$TASK
 PARALLEL=$WORK/data/parallel; RESULTS=$WORK/results; XLRS_LANGS=$SRC,$SECOND,$ZERO_SHOT
-METRIC=${METRIC:-sp_rougeL}; LR=${LR:-1e-3}
+METRIC=${METRIC:-sp_rougeL}; LR=${LR:-1e-3}; SEED=${SEED:-1}
 NGRAM_TRAINING=()
 for lang in "${LANGS[@]}"; do
   NGRAM_TRAINING+=(--train-ngram "$lang=$BENCH/mono/$lang.txt")
@@ -63,7 +65,7 @@ finetune() {  # RUN TRAIN_LANGS
     --optimizer adam --adam-betas '(0.9, 0.98)' --lr "$LR" --lr-scheduler inverse_sqrt --warmup-updates $WARMUP \
     --dropout 0.1 --attention-dropout 0.1 --max-tokens 2048 --max-epoch "$MAX_EPOCH" \
     --save-dir "$save" --save-interval "$EVERY" --validate-interval "$EVERY" \
-    --log-format json --log-interval 100 --seed 1 --num-workers 0 > "$save/train.log" 2>&1 \
+    --log-format json --log-interval 100 --seed "$SEED" --num-workers 0 > "$save/train.log" 2>&1 \
     || { tail -n 20 "$save/train.log" >&2; echo "error: fairseq-train failed, see $save/train.log" >&2; exit 1; }
   grep '| valid |' "$save/train.log" | sed 's/.*| valid | //' | tail -n 5 || true
 }

@@ -7,7 +7,7 @@ model's dictionary), batched with fairseq's left padding. For XLRS a sentence's 
 is the mean of its encoder output states over the sentence's own tokens x (footnote 2: "mean
 pooling over the sentence"): the ``</s>`` and ``[lang]`` states, identical in layout for every
 sentence of a language, are left out, as is padding; in fp32 whatever the model's precision
-(:func:`fairseq_xlgen.analysis.xlrs.mean_pool`). XLRS of a language pair is the mean cosine
+(:func:`fairseq_xlgen.analysis.xlrs.sentence_mean`). XLRS of a language pair is the mean cosine
 similarity of the aligned representations.
 
 For Eq. 4 a sentence is teacher-forced through the decoder as ``[L] x`` (mBART finetuning's
@@ -31,7 +31,7 @@ import torch
 from fairseq.data import data_utils
 
 from fairseq_xlgen.analysis.generate_output import SPM_SPACE, read_lines
-from fairseq_xlgen.analysis.xlrs import last_token, mean_pool, representation_distance, xlrs
+from fairseq_xlgen.analysis.xlrs import last_token_state, representation_distance, sentence_mean, xlrs
 
 #: sentences per encoder forward pass
 XLRS_BATCH_SENTENCES = 64
@@ -143,7 +143,7 @@ def pooled_encoder_states(model, sentences: Sequence[torch.Tensor], pad_index: i
     def represent(model, batch, tokens, lengths):
         encoder_out = model.encoder(tokens, src_lengths=lengths)
         # left padding: every row ends with its </s> [lang], the last two time steps
-        return mean_pool(encoder_out["encoder_out"][0][:-2], tokens[:, :-2].eq(pad_index))
+        return sentence_mean(encoder_out["encoder_out"][0][:-2], tokens[:, :-2].eq(pad_index))
     return _per_batch(model, sentences, pad_index, batch_size, represent)
 
 
@@ -161,7 +161,7 @@ def last_decoder_states(model, sentences: Sequence[torch.Tensor], pad_index: int
         prev_output = data_utils.collate_tokens(mbart_decoder_inputs(batch), pad_index, left_pad=False)
         prev_output = prev_output.to(tokens.device)
         features, _ = model(tokens, lengths, prev_output, features_only=True)
-        return last_token(features, prev_output.eq(pad_index), batch_first=True)
+        return last_token_state(features, prev_output.eq(pad_index), batch_first=True)
     return _per_batch(model, sentences, pad_index, batch_size, represent)
 
 

@@ -12,7 +12,7 @@ from typing import Callable, Hashable, Iterable, List, Mapping, Optional, Sequen
 import torch
 from scipy import stats
 
-from fairseq_xlgen.modules.language_components import mean_pool as masked_mean
+from fairseq_xlgen.modules.language_components import mean_pool
 
 
 def _batch_first_fp32(states: torch.Tensor, padding_mask: Optional[torch.Tensor], batch_first: bool) -> torch.Tensor:
@@ -36,13 +36,14 @@ def _non_padding(states: torch.Tensor, padding_mask: Optional[torch.Tensor]) -> 
     return keep
 
 
-def mean_pool(states: torch.Tensor, padding_mask: Optional[torch.Tensor] = None, batch_first: bool = False) -> torch.Tensor:
-    """Mean of the non-padding token states, ``[B, C]`` fp32 (paper 002 §4 footnote 2)."""
+def sentence_mean(states: torch.Tensor, padding_mask: Optional[torch.Tensor] = None, batch_first: bool = False) -> torch.Tensor:
+    """Mean of the non-padding token states, ``[B, C]`` fp32 (paper 002 §4 footnote 2): the modules'
+    :func:`~fairseq_xlgen.modules.language_components.mean_pool`, for either layout, its mask checked."""
     states = _batch_first_fp32(states, padding_mask, batch_first)
-    return masked_mean(states.transpose(0, 1), _non_padding(states, padding_mask))
+    return mean_pool(states.transpose(0, 1), _non_padding(states, padding_mask))
 
 
-def last_token(states: torch.Tensor, padding_mask: Optional[torch.Tensor] = None, batch_first: bool = False) -> torch.Tensor:
+def last_token_state(states: torch.Tensor, padding_mask: Optional[torch.Tensor] = None, batch_first: bool = False) -> torch.Tensor:
     """State of the last non-padding position, ``[B, C]`` fp32: paper 004 §V-A's sentence
     embedding (decoder output on the last token)."""
     states = _batch_first_fp32(states, padding_mask, batch_first)
