@@ -25,7 +25,8 @@ import torch.nn.functional as F
 from fairseq.data import data_utils
 
 from bench.xlmr_cross_lingual import PAIRS, held_out_gold, nearest, read_lines
-from fairseq_xlgen.analysis.encoder_states import mbart_source_tokens, pooled_encoder_states
+from fairseq_xlgen.analysis.encoder_states import pooled_encoder_states
+from fairseq_xlgen.pretrained import mbart_source_tokens
 from bench._results import write_results
 
 LANGS = ("en_XX", "de_DE", "ru_RU", "zh_CN")

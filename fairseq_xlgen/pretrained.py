@@ -1,4 +1,6 @@
-"""Loading the public pretrained models (mbart.cc25, xlmr.base, xlmr.large) and checking them.
+"""Loading the public pretrained models (mbart.cc25, xlmr.base, xlmr.large) and checking them: one loader per
+model family (:func:`load_mbart`, :func:`load_xlmr`, both over :func:`load_pretrained`), and mBART's input format
+(:func:`mbart_source_tokens`). Every file is read through :mod:`fairseq_xlgen.checkpoint_loading` (safe loading).
 
 The same functions load the real downloads and the tiny fixtures built by
 :mod:`fairseq_xlgen.testbed.pretrained_fixtures`, which share their on-disk format:
@@ -12,7 +14,11 @@ The same functions load the real downloads and the tiny fixtures built by
 """
 import os
 from dataclasses import dataclass
+from typing import List, Optional, Sequence
 
+import torch
+
+from fairseq_xlgen.checkpoint_loading import load_model_checkpoint, saved_setting
 from fairseq_xlgen.errors import InputError, InputFileError
 
 #: The 25 languages of mbart.cc25 in pretraining order; all must be passed as ``--langs``.
@@ -88,8 +94,6 @@ def load_sentencepiece(path):
 
 def load_pretrained(model_dir, layout, **overrides):
     """Load with fairseq's hub loader (``BARTModel``/``XLMRModel.from_pretrained``), checked first."""
-    from fairseq_xlgen.checkpoint_loading import load_model_checkpoint, saved_setting
-
     check_model_dir(model_dir, layout)
     paths = layout.paths(model_dir)
     load_sentencepiece(paths[layout.spm_file])
@@ -133,6 +137,45 @@ def load_xlmr(path):
     if name == "model.pt":
         return load_pretrained(model_dir, XLMR_LAYOUT), path
     return XLMRModel.from_pretrained(model_dir, checkpoint_file=name, bpe="sentencepiece"), path
+
+
+def load_mbart(path: str, data: Optional[str] = None):
+    """``(model, dictionary, num_updates)`` of an mbart.cc25-style directory (update 0) or of a fairseq checkpoint
+    of an mBART-family encoder-decoder, in evaluation mode on the CPU.
+
+    Checkpoints are loaded with fairseq's ``load_model_ensemble_and_task`` (their task is set up again: ``data``
+    replaces the training data directory when it has moved); the training-time XLRS metric of
+    ``multi_source_summarization`` is switched off, it is not needed to encode.
+    """
+    if os.path.isdir(path):
+        hub = load_pretrained(path, MBART_LAYOUT)
+        hub.model.eval()  # the hub's generation-fast model.train() returns None: no chaining
+        return hub.model, hub.task.source_dictionary, 0
+    from fairseq import checkpoint_utils
+
+    state = load_model_checkpoint(path, mmap=True)  # a torn or foreign file: one line, before fairseq reads it
+    if "encoder.embed_tokens.weight" not in state["model"]:
+        raise InputFileError(path, f"not an mBART-family encoder-decoder (--arch {saved_setting(state, 'arch')}); "
+                                   "pass mBART checkpoints or model directories")
+    overrides = {"xlrs_parallel_prefix": "", **({"data": data} if data else {})}
+    state = checkpoint_utils.load_checkpoint_to_cpu(path, overrides)
+    models, _cfg, task = checkpoint_utils.load_model_ensemble_and_task([path], overrides, state=state)
+    num_updates = state["optimizer_history"][-1]["num_updates"] if state.get("optimizer_history") else 0
+    models[0].eval()
+    return models[0], task.source_dictionary, int(num_updates)
+
+
+def mbart_source_tokens(piece_lines: Sequence[str], dictionary, lang: str, max_positions: int) -> List[torch.Tensor]:
+    """Token ids in mBART's source format ``x </s> [lang]``; longer inputs keep their first
+    ``max_positions - 2`` pieces."""
+    lang_index = dictionary.index(f"[{lang}]")
+    if lang_index == dictionary.unk():
+        raise ValueError(f"[{lang}] is not in the model dictionary; the language must be one of the model's --langs")
+    tokens = []
+    for line in piece_lines:
+        ids = dictionary.encode_line(line, add_if_not_exist=False, append_eos=False).long()[: max_positions - 2]
+        tokens.append(torch.cat([ids, ids.new_tensor([dictionary.eos(), lang_index])]))
+    return tokens
 
 
 def _xlmr_embedding_key(state_dict, paths):

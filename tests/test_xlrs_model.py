@@ -11,7 +11,7 @@ import torch
 
 from fairseq_xlgen.analysis import model_measurement
 from fairseq_xlgen.analysis.checkpoint_selection import CheckpointResult, select_checkpoints, xlrs_score_correlation
-from fairseq_xlgen.analysis.checkpoints import PRETRAINED, ModelSource, list_model_sources, load_model
+from fairseq_xlgen.analysis.checkpoints import list_model_sources
 from fairseq.data import LanguagePairDataset
 
 from fairseq_xlgen.analysis.encoder_states import (
@@ -19,13 +19,14 @@ from fairseq_xlgen.analysis.encoder_states import (
 )
 from fairseq_xlgen.analysis.xlrs import representation_distance, xlrs
 from fairseq_xlgen.cli import xlrs as xlrs_cli
+from fairseq_xlgen.pretrained import load_mbart
 
 LANGS = ("en_XX", "de_DE")
 
 
 @pytest.fixture(scope="module")
 def mbart(pretrained_dir):
-    model, dictionary, num_updates = load_model(ModelSource(os.path.join(pretrained_dir, "mbart.cc25"), PRETRAINED))
+    model, dictionary, num_updates = load_mbart(os.path.join(pretrained_dir, "mbart.cc25"))
     assert num_updates == 0
     return model, dictionary
 
@@ -135,7 +136,7 @@ def test_distance_command_writes_eq4_per_model(pretrained_dir, parallel_prefix, 
                    parallel_prefix, "--langs", "en_XX,de_DE", "--data", model_dir, "--no-progress",
                    "--out", str(out)])
     table = json.loads(out.read_text())
-    model, dictionary = load_model(ModelSource(model_dir, PRETRAINED))[:2]
+    model, dictionary = load_mbart(model_dir)[:2]
     states = {}
     for lang in LANGS:
         with open(f"{parallel_prefix}.{lang}", encoding="utf-8") as f:
@@ -207,12 +208,12 @@ def test_compute_over_a_checkpoint_directory_is_sorted_cached_and_resumable(
     def no_loading(*args, **kwargs):
         raise AssertionError("a cached model was loaded again")
 
-    monkeypatch.setattr(model_measurement, "load_model", no_loading)
+    monkeypatch.setattr(model_measurement, "load_mbart", no_loading)
     xlrs_cli.main(argv)  # everything from OUT.cache.json
     assert json.loads(out.read_text()) == table
     loaded = []
-    monkeypatch.setattr(model_measurement, "load_model", lambda source, data: loaded.append(source.name) or load_model(
-        source, data))
+    monkeypatch.setattr(model_measurement, "load_mbart", lambda path, data: loaded.append(os.path.basename(path).removesuffix(".pt"))
+                        or load_mbart(path, data))
     xlrs_cli.main(argv[:-2] + ["--max-sentences", "6", "--out", str(out)])  # other settings: computed again
     assert loaded == ["mbart.cc25", "checkpoint_1_30", "checkpoint_2_10"]
 

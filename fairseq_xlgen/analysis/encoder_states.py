@@ -32,6 +32,7 @@ from fairseq.data import data_utils
 
 from fairseq_xlgen.analysis.generate_output import SPM_SPACE, read_lines
 from fairseq_xlgen.analysis.xlrs import last_token_state, representation_distance, sentence_mean, xlrs
+from fairseq_xlgen.pretrained import mbart_source_tokens
 
 #: sentences per encoder forward pass
 XLRS_BATCH_SENTENCES = 64
@@ -99,19 +100,6 @@ def check_pieces(lines: Sequence[str], path: str) -> None:
     if any(line.strip() and SPM_SPACE not in line for line in lines):
         raise ValueError(f"{path}: not SentencePiece pieces (a line without {SPM_SPACE}); encode it with "
                          "xlgen-spm-encode first")
-
-
-def mbart_source_tokens(piece_lines: Sequence[str], dictionary, lang: str, max_positions: int) -> List[torch.Tensor]:
-    """Token ids in mBART's source format ``x </s> [lang]``; longer inputs keep their first
-    ``max_positions - 2`` pieces."""
-    lang_index = dictionary.index(f"[{lang}]")
-    if lang_index == dictionary.unk():
-        raise ValueError(f"[{lang}] is not in the model dictionary; the language must be one of the model's --langs")
-    tokens = []
-    for line in piece_lines:
-        ids = dictionary.encode_line(line, add_if_not_exist=False, append_eos=False).long()[: max_positions - 2]
-        tokens.append(torch.cat([ids, ids.new_tensor([dictionary.eos(), lang_index])]))
-    return tokens
 
 
 @torch.no_grad()

@@ -4,8 +4,8 @@ each mean-pooled over the sentence's own tokens (no padding, ``</s>`` or ``[lang
 same pooling of any other encoder output (TM+adv's task module, for the language probe)."""
 import torch
 
-from fairseq_xlgen.analysis.encoder_states import mbart_source_tokens
 from fairseq_xlgen.modules.language_components import mean_pool, sentence_token_mask
+from fairseq_xlgen.pretrained import mbart_source_tokens
 
 STAGES = (("encoder output", "pre_removal"), ("after removal", "task_module_input"), ("after fusion", "encoder_out"))
 

@@ -14,13 +14,12 @@ import os
 import torch
 from tqdm import tqdm
 
-from fairseq_xlgen.analysis.encoder_states import mbart_source_tokens
 from fairseq_xlgen.data.language_components_file import encoder_fingerprint, save_components
 from fairseq_xlgen.errors import InputError, InputFileError
 from fairseq_xlgen.file_io import atomic_path, file_sha256, iter_decoded_lines, refuse_directory, require_file
 from fairseq_xlgen.modules.language_components import (GramAccumulator, mean_pool, sentence_token_mask,
                                                        special_token_ids)
-from fairseq_xlgen.pretrained import MBART_LAYOUT, load_pretrained, load_sentencepiece
+from fairseq_xlgen.pretrained import MBART_LAYOUT, load_pretrained, load_sentencepiece, mbart_source_tokens
 
 logger = logging.getLogger("xlgen-language-components")
 

@@ -11,9 +11,10 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 from tqdm import tqdm
 
-from fairseq_xlgen.analysis.checkpoints import ModelSource, load_model
+from fairseq_xlgen.analysis.checkpoints import ModelSource
 from fairseq_xlgen.errors import InputError
 from fairseq_xlgen.file_io import atomic_output
+from fairseq_xlgen.pretrained import load_mbart
 
 
 def model_cache_key(path: str, settings: dict) -> dict:
@@ -51,7 +52,7 @@ def measure_models(sources: Sequence[ModelSource], measure: str, by_model: Calla
         cached = cache.get(key)
         if not (cached and all(cached.get(k) == v for k, v in identity.items())):
             try:
-                model, dictionary, num_updates = load_model(source, data)
+                model, dictionary, num_updates = load_mbart(source.path, data)
             except InputError:
                 raise
             except (OSError, ValueError) as e:

@@ -51,7 +51,7 @@ FIXTURE_VERSION = 2
 #: settings added since: they identify a fixture only when changed from their default, so fixtures
 #: built before them (e.g. the shipped fixtures/benchmark-small) still match
 SETTINGS_ADDED_AFTER_VERSION_2 = {"bos_block_share": 1.0, "embedding_init": "random", "xlmr_pretrain_lr": 0.0,
-                                  "xlmr_embedding_init": "random"}
+                                  "xlmr_embedding_init": "random", "xlmr_mask_prob": 0.15}
 EMBEDDING_INITS = ("random", "skipgram")
 
 
@@ -351,6 +351,7 @@ def pretrain_xlmr(work_dir, corpus_files, spm_model, dict_path, cfg, log, parall
         # overrides xlmr_argv's tokens_per_sample (= max_positions, kept in the saved args as xlmr.base's):
         # argparse keeps the last value given
         "--tokens-per-sample", str(cfg.pretrain_tokens_per_sample),
+        "--mask-prob", str(cfg.xlmr_mask_prob),  # the saved args keep xlmr.base's 0.15
         # XLM-R's (RoBERTa's) linear decay to 0, which keeps the rate high for longer than inverse-sqrt
         *_pretrain_schedule_argv(cfg.xlmr_pretrain_lr or cfg.pretrain_lr, n, save_dir,
                                  scheduler=("polynomial_decay", "--total-num-update", str(n))),

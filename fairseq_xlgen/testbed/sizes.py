@@ -37,5 +37,8 @@ class TinyModelConfig:
     xlmr_max_tokens: int = field(default=4096, metadata={"help": "tokens per batch of the XLM-R pretraining"})
     xlmr_pretrain_lr: float = field(default=0.0, metadata={
         "help": "peak learning rate of the XLM-R pretraining; 0: --pretrain-lr"})
+    xlmr_mask_prob: float = field(default=0.15, metadata={
+        "help": "share of the pieces masked in the XLM-R pretraining (RoBERTa's and XLM-R's 0.15; a higher share gives "
+                "a tiny model more predictions per update, Wettig et al. 2023)"})
     xlmr_embedding_init: str = field(default="random", metadata={
         "help": "XLM-R's token embeddings before pretraining: random or skipgram (as --embedding-init)"})
