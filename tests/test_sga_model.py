@@ -11,6 +11,7 @@ from fairseq.iterative_refinement_generator import IterativeRefinementGenerator
 from omegaconf import OmegaConf
 
 from fairseq_xlgen.criterions.sga_ctc import SgaCtcCriterion
+from fairseq_xlgen.data.source_language_dataset import parse_lang_pairs
 from fairseq_xlgen.errors import InputError
 from fairseq_xlgen.models.xlmr_sga import XlmrSgaConfig, XlmrSgaModel, xlmr_sga_base, xlmr_sga_large
 from fairseq_xlgen.modules.ctc import blank_rule_argmax
@@ -32,7 +33,7 @@ def _task(dictionary):
 
 def build(dictionary, seed=0, **overrides):
     sizes = dict(encoder_layers=2, encoder_embed_dim=16, encoder_ffn_embed_dim=32, encoder_attention_heads=4,
-                 max_positions=64, prompt_length=4, seed=1)
+                 max_positions=64, prompt_length=4, seed=1, lang_pairs="", source_lang=None)
     sizes.update(overrides)
     torch.manual_seed(seed)
     return XlmrSgaModel.build_model(OmegaConf.structured(XlmrSgaConfig(**sizes)), _task(dictionary))
@@ -42,7 +43,7 @@ def _full_size(monkeypatch, arch, **overrides):
     monkeypatch.setattr("fairseq.models.roberta.model.init_bert_params", lambda module: None)  # meta tensors
     args = types.SimpleNamespace()
     arch(args)
-    cfg = XlmrSgaConfig(seed=1, **vars(args), **overrides)
+    cfg = XlmrSgaConfig(seed=1, lang_pairs="", source_lang=None, **vars(args), **overrides)
     with torch.device("meta"):  # shapes only: no memory, no initialization time
         model = XlmrSgaModel.build_model(OmegaConf.structured(cfg), _task(xlmr_dictionary()))
     trainable = {n: p.numel() for n, p in model.named_parameters() if p.requires_grad}
@@ -89,7 +90,7 @@ def _mixed_language_loss(model, d, src_langs):
 ])
 def test_one_target_language_per_prompt_set(prompt_languages, lang_pairs, refused):
     cfg = XlmrSgaConfig(prompt_languages=prompt_languages)
-    pairs = SgaTranslationTask.parse_pairs(lang_pairs)
+    pairs = parse_lang_pairs(lang_pairs)
     if refused is None:
         XlmrSgaModel.check_one_target_per_prompt_set(cfg, pairs, lang_pairs)
     else:
@@ -385,3 +386,10 @@ def test_mask_predict_decoding_fills_the_predicted_length_then_denoises_a_double
         assert canvas[row, 1: 2 * n + 1].tolist() == body[row, :n].repeat_interleave(2).tolist()
     hypos = _generate(model, d, src, max_iter=3)
     assert all(h["steps"] <= 3 and not h["tokens"].eq(model.blank).any() for h in hypos)
+
+
+def test_build_refuses_per_language_prompts_without_a_set_for_a_trained_source_language():
+    """The task's languages reach the model through its config (lang_pairs, source_lang = the task's)."""
+    with pytest.raises(InputError, match=r"--prompt-languages ru_RU: no prompts for source language\(s\) zh_CN of "):
+        build(xlmr_dictionary(), prompt_languages="ru_RU", lang_pairs="ru_RU-en_XX,zh_CN-en_XX", source_lang="ru_RU")
+    build(xlmr_dictionary(), prompt_languages="ru_RU,zh_CN", lang_pairs="ru_RU-en_XX,zh_CN-en_XX", source_lang="ru_RU")

@@ -99,7 +99,8 @@ def test_per_language_prompts_train_and_decode_ru_and_zh(sga_bin, pretrained_dir
     proc = subprocess.run(["fairseq-generate", *generate_args(sga_bin, checkpoint, "de_DE")],
                           capture_output=True, text=True, env=tool_env())
     assert proc.returncode == 1 and "Traceback" not in proc.stderr  # inside fairseq's tools Python exits with 1
-    assert "no prompts for source language(s) de_DE" in proc.stderr.strip().splitlines()[-1]
+    assert "--source-lang de_DE: no prompts of its own (--prompt-languages ru_RU,zh_CN)" in proc.stderr.strip(
+    ).splitlines()[-1]
 
 
 def test_prepare_sga_rejects_a_missing_pair_in_one_line(benchmark_dir, tmp_path):

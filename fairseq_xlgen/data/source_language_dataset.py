@@ -12,6 +12,17 @@ never coincide across pairs.
 import torch
 from fairseq.data import BaseWrapperDataset
 
+from fairseq_xlgen.errors import InputError
+
+
+def parse_lang_pairs(lang_pairs):
+    """``--lang-pairs de_DE-en_XX,ru_RU-en_XX`` -> ``[("de_DE", "en_XX"), ("ru_RU", "en_XX")]``; "" -> []."""
+    pairs = [tuple(p.split("-")) for p in lang_pairs.split(",") if p]
+    for pair in pairs:
+        if len(pair) != 2 or not all(pair):
+            raise InputError(f"--lang-pairs {lang_pairs}: write pairs as src-tgt, comma-separated")
+    return pairs
+
 
 class SourceLanguageDataset(BaseWrapperDataset):
     """``dataset``'s items tagged with ``language`` and numbered from ``first_id``; batches gain

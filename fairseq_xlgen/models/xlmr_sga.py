@@ -53,6 +53,7 @@ from fairseq.models import BaseFairseqModel, register_model, register_model_arch
 from fairseq.modules import FairseqDropout
 from omegaconf import II, open_dict
 
+from fairseq_xlgen.data.source_language_dataset import parse_lang_pairs
 from fairseq_xlgen.errors import InputError
 from fairseq_xlgen.file_io import file_sha256
 from fairseq_xlgen.modules.ctc import blank_rule_argmax, ctc_collapse, pack_tokens
@@ -97,6 +98,8 @@ class XlmrSgaConfig(FairseqDataclass):
     encoder_attention_heads: Optional[int] = field(default=None, metadata={"help": "random-init backbone: heads"})
     max_positions: Optional[int] = field(default=None, metadata={"help": "random-init backbone: positions"})
     seed: int = II("common.seed")
+    lang_pairs: str = II("task.lang_pairs")  # sga_translation's: the prompt sets are checked against them
+    source_lang: Optional[str] = II("task.source_lang")
 
 
 def load_backbone(path, dictionary):
@@ -184,14 +187,13 @@ class XlmrSgaModel(BaseFairseqModel):
                 raise InputError(f"--{flag.replace('_', '-')} {getattr(cfg, flag)}: must be at least 1")
         dictionary = task.target_dictionary
         languages = set(prompt_languages(cfg))
-        if hasattr(task, "parse_pairs"):  # sga_translation: fail before any work
-            pairs = task.parse_pairs(task.cfg.lang_pairs)
-            cls.check_one_target_per_prompt_set(cfg, pairs, task.cfg.lang_pairs)
-            needed = {src for src, _ in pairs} | {task.cfg.source_lang}
-            if languages and needed - languages:
-                raise InputError(f"--prompt-languages {cfg.prompt_languages}: no prompts for source language(s) "
-                                 f"{','.join(sorted(needed - languages))} of --lang-pairs/--source-lang; list each, "
-                                 "or leave it empty for one shared prompt set (which decodes unseen languages)")
+        pairs = parse_lang_pairs(cfg.lang_pairs)  # the task's languages: fail before any work
+        cls.check_one_target_per_prompt_set(cfg, pairs, cfg.lang_pairs)
+        needed = {src for src, _ in pairs} | ({cfg.source_lang} if cfg.source_lang else set())
+        if languages and needed - languages:
+            raise InputError(f"--prompt-languages {cfg.prompt_languages}: no prompts for source language(s) "
+                             f"{','.join(sorted(needed - languages))} of --lang-pairs/--source-lang; list each, "
+                             "or leave it empty for one shared prompt set (which decodes unseen languages)")
         if cfg.pretrained_xlmr_checkpoint:
             with open_dict(cfg):  # saved checkpoints name the backbone by its absolute path
                 cfg.pretrained_xlmr_checkpoint = os.path.abspath(cfg.pretrained_xlmr_checkpoint)

@@ -31,7 +31,7 @@ from fairseq.data import ConcatDataset, Dictionary, LanguagePairDataset
 from fairseq.tasks import register_task
 from fairseq.tasks.translation import TranslationConfig, TranslationTask, load_langpair_dataset
 
-from fairseq_xlgen.data.source_language_dataset import SourceLanguageDataset
+from fairseq_xlgen.data.source_language_dataset import SourceLanguageDataset, parse_lang_pairs
 from fairseq_xlgen.errors import InputError
 
 logger = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ class SgaTranslationTask(TranslationTask):
 
     @classmethod
     def setup_task(cls, cfg, **kwargs):
-        pairs = cls.parse_pairs(cfg.lang_pairs)
+        pairs = parse_lang_pairs(cfg.lang_pairs)
         if pairs and (cfg.source_lang is None or cfg.target_lang is None):
             cfg.source_lang, cfg.target_lang = pairs[0]
         data = utils.split_paths(cfg.data)[0]
@@ -83,18 +83,10 @@ class SgaTranslationTask(TranslationTask):
         dictionary = cls.load_dictionary(path)
         return cls(cfg, dictionary, dictionary)
 
-    @staticmethod
-    def parse_pairs(lang_pairs):
-        pairs = [tuple(p.split("-")) for p in lang_pairs.split(",") if p]
-        for pair in pairs:
-            if len(pair) != 2 or not all(pair):
-                raise InputError(f"--lang-pairs {lang_pairs}: write pairs as src-tgt, comma-separated")
-        return pairs
-
     def load_dataset(self, split, epoch=1, combine=False, **kwargs):
         paths = utils.split_paths(self.cfg.data)
         data_path = paths[(epoch - 1) % len(paths)] if split == self.cfg.train_subset else paths[0]
-        pairs = self.parse_pairs(self.cfg.lang_pairs) if split == self.cfg.train_subset else []
+        pairs = parse_lang_pairs(self.cfg.lang_pairs) if split == self.cfg.train_subset else []
         pairs = pairs or [(self.cfg.source_lang, self.cfg.target_lang)]
         datasets = []
         for src, tgt in pairs:  # ids continue across pairs: the ConcatDataset's indices (SourceLanguageDataset)
