@@ -8,6 +8,12 @@ export PYTHONWARNINGS=ignore
 
 log() { printf '\n==> %s\n' "$*" >&2; }
 
+# logged LOG COMMAND...: COMMAND's output into LOG; when it fails, its last 20 lines and a one-line error, exit 1.
+logged() {
+  local log=$1; shift
+  "$@" > "$log" 2>&1 || { tail -n 20 "$log" >&2; echo "error: $1 failed, see $log" >&2; exit 1; }
+}
+
 # Keep only the detokenized hypotheses (D- lines) of fairseq-generate output, in sample order.
 hypotheses() { grep '^D-' "$1" | sed 's/^D-//' | sort -n -k1,1 | cut -f3; }
 

@@ -43,12 +43,11 @@ train() {  # NAME UPDATES ARGS...: fairseq-train into $CKPT/NAME (resumes; skipp
   [ -f "$save/.done" ] && return 0
   log "train $name ($updates updates)"
   mkdir -p "$save"
-  fairseq-train "$@" --user-dir "$USER_DIR" "${MBART_ARCH_FLAGS[@]}" \
+  logged "$save/train.log" fairseq-train "$@" --user-dir "$USER_DIR" "${MBART_ARCH_FLAGS[@]}" \
     --optimizer adam --adam-betas '(0.9, 0.98)' --adam-eps 1e-6 --lr "$LR" \
     --lr-scheduler polynomial_decay --warmup-updates "$WARMUP" --total-num-update "$updates" --max-update "$updates" \
     --dropout 0.1 --attention-dropout 0.1 --max-tokens 2048 --save-dir "$save" --no-epoch-checkpoints \
-    "${VALIDATION[@]}" --log-format json --log-interval 50 --seed "$SEED" --num-workers 0 > "$save/train.log" 2>&1 \
-    || { tail -n 20 "$save/train.log" >&2; echo "error: fairseq-train failed, see $save/train.log" >&2; exit 1; }
+    "${VALIDATION[@]}" --log-format json --log-interval 50 --seed "$SEED" --num-workers 0
   grep -o 'variant [^|]*parameters ([0-9.]*%)' "$save/train.log" | head -n 1 > "$save/trainable.txt" || true
   touch "$save/.done"
 }

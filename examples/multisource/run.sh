@@ -57,16 +57,15 @@ finetune() {  # RUN TRAIN_LANGS
   local save=$WORK/checkpoints/$1
   log "finetune $1 on $2 ($BUDGET instances, $MAX_EPOCH epochs, a checkpoint every $EVERY epochs, lr $LR)"
   mkdir -p "$save"
-  fairseq-train "$DATA" --user-dir "$USER_DIR" --task multi_source_summarization --langs "$MBART_LANGS" \
-    --train-langs "$2" --train-budget "$BUDGET" --eval-lang $SRC \
+  logged "$save/train.log" fairseq-train "$DATA" --user-dir "$USER_DIR" --task multi_source_summarization \
+    --langs "$MBART_LANGS" --train-langs "$2" --train-budget "$BUDGET" --eval-lang $SRC \
     --xlrs-parallel-prefix "$PARALLEL/valid.spm" --xlrs-langs "$XLRS_LANGS" \
     --arch mbart_tiny "${MBART_ARCH_FLAGS[@]}" --finetune-from-model "$MODEL/model.pt" \
     --criterion label_smoothed_cross_entropy --label-smoothing 0.2 \
     --optimizer adam --adam-betas '(0.9, 0.98)' --lr "$LR" --lr-scheduler inverse_sqrt --warmup-updates $WARMUP \
     --dropout 0.1 --attention-dropout 0.1 --max-tokens 2048 --max-epoch "$MAX_EPOCH" \
     --save-dir "$save" --save-interval "$EVERY" --validate-interval "$EVERY" \
-    --log-format json --log-interval 100 --seed "$SEED" --num-workers 0 > "$save/train.log" 2>&1 \
-    || { tail -n 20 "$save/train.log" >&2; echo "error: fairseq-train failed, see $save/train.log" >&2; exit 1; }
+    --log-format json --log-interval 100 --seed "$SEED" --num-workers 0
   grep '| valid |' "$save/train.log" | sed 's/.*| valid | //' | tail -n 5 || true
 }
 finetune single $SRC
