@@ -23,6 +23,7 @@ import torch
 from fairseq.data import DenoisingDataset, Dictionary
 
 from fairseq_xlgen.data.code_switching import CodeSwitchLexicon, CodeSwitchRestoreDataset, UnitSegmenter
+from fairseq_xlgen.file_io import atomic_output
 from fairseq_xlgen.testbed.pretrained_fixtures import build_fixtures
 from fairseq_xlgen.testbed.synthetic_benchmark import generate_benchmark, load_gold_lexicon
 
@@ -101,10 +102,8 @@ def main(argv=None):
         print(f"{name:<40} {r['seconds']:8.3f} {r['sentences_per_s']:10.0f} {r['tokens_per_s']:10.0f}")
     result = {"size": args.size, "sentences": len(sentences), "switch_rate": switched[0] / switched[1],
               "machine": platform.processor() or platform.machine(), "results": rows}
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out + ".tmp", "w") as f:
+    with atomic_output(args.out) as f:
         json.dump(result, f, indent=2)
-    os.replace(args.out + ".tmp", args.out)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@ import sys
 import tempfile
 import time
 
+from fairseq_xlgen.file_io import atomic_output
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -59,10 +61,8 @@ def main(argv=None):
                          "peak_rss_mb": peak / 1024, "peak_grew": peak > before})
             print(f"{size:>9,} sentences {seconds:8.1f} s {size / seconds:9.0f} sentences/s  "
                   f"peak RSS {peak / 1024:7.0f} MB", flush=True)
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out + ".tmp", "w") as f:
+    with atomic_output(args.out) as f:
         json.dump({"settings": vars(args), "machine": {"platform": platform.platform()}, "results": rows}, f, indent=2)
-    os.replace(args.out + ".tmp", args.out)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 
 from fairseq_xlgen.errors import InputError, InputFileError
@@ -64,6 +65,19 @@ def atomic_output(path, mode="w", encoding="utf-8"):
     """Open a file that appears at ``path`` only once written completely (see :func:`atomic_path`)."""
     with atomic_path(path) as tmp_path, open(tmp_path, mode, encoding=None if "b" in mode else encoding) as f:
         yield f
+
+
+def replace_directory(tmp_dir, out_dir):
+    """Put the complete directory ``tmp_dir`` (a sibling of ``out_dir``) at ``out_dir``: an existing ``out_dir`` is
+    swapped out first and removed after, so ``out_dir`` is at every moment either the old or the new one."""
+    os.chmod(tmp_dir, 0o755)  # mkdtemp's 0o700 would hide it from other users
+    if os.path.lexists(out_dir):
+        old_dir = tmp_dir + ".old"
+        os.replace(out_dir, old_dir)
+        os.replace(tmp_dir, out_dir)
+        shutil.rmtree(old_dir)
+    else:
+        os.replace(tmp_dir, out_dir)
 
 
 def file_sha256(path):

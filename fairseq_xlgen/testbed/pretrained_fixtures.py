@@ -41,7 +41,7 @@ from dataclasses import asdict
 import torch
 
 from fairseq_xlgen.checkpoint_loading import load_checkpoint
-from fairseq_xlgen.file_io import atomic_output, atomic_path, file_sha256
+from fairseq_xlgen.file_io import atomic_output, atomic_path, file_sha256, replace_directory
 from fairseq_xlgen.pretrained import MBART_CC25_LANGS, MBART_LAYOUT, MBART_TEXT_INFILLING_FLAGS, XLMR_LAYOUT
 from fairseq_xlgen.testbed.sizes import TinyModelConfig
 
@@ -451,7 +451,7 @@ def build_fixtures(out_dir, corpus_files, cfg=None, force=False, prebuilt=None, 
         tmp = tempfile.mkdtemp(prefix=".fixtures-", dir=parent)
         try:
             shutil.copytree(prebuilt, tmp, dirs_exist_ok=True)
-            _replace_dir(tmp, out_dir)
+            replace_directory(tmp, out_dir)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         logger.info("copied the prebuilt fixtures of %s to %s", prebuilt, out_dir)
@@ -484,7 +484,7 @@ def build_fixtures(out_dir, corpus_files, cfg=None, force=False, prebuilt=None, 
         settings["pretrain_seconds"] = seconds
     with open(os.path.join(stage, "fixtures.json"), "w") as f:
         json.dump(settings, f, indent=2)
-    _replace_dir(stage, out_dir)
+    replace_directory(stage, out_dir)
     shutil.rmtree(build)
     logger.info("built tiny mbart.cc25 and xlmr.base fixtures in %s", out_dir)
     return settings
@@ -492,13 +492,6 @@ def build_fixtures(out_dir, corpus_files, cfg=None, force=False, prebuilt=None, 
 
 def _settings_hash(settings):
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def _replace_dir(tmp, out_dir):
-    if os.path.isdir(out_dir):
-        shutil.rmtree(out_dir)
-    os.chmod(tmp, 0o755)
-    os.replace(tmp, out_dir)
 
 
 def masked_lm_accuracy(hub, lines, mask_prob=0.15, seed=0, batch_size=32):

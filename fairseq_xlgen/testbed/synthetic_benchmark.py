@@ -24,6 +24,7 @@ import tempfile
 
 from tqdm import tqdm
 
+from fairseq_xlgen.file_io import replace_directory
 from fairseq_xlgen.testbed.languages import LANGUAGE_SPECS, Lexicon, gold_pairs
 from fairseq_xlgen.testbed.meanings import (
     DOMAIN_EXPONENT, IN_DOMAIN_TOPIC_SHARE, PLURAL_CLAUSE_SHARE, TOPIC_NOISE, TOPICS_PER_CONCEPT, ConceptSpace,
@@ -243,7 +244,6 @@ def _write_atomically(out_dir, files, meta):
     os.makedirs(os.path.dirname(out_dir), exist_ok=True)
     tmp_dir = tempfile.mkdtemp(prefix=f".{os.path.basename(out_dir)}.tmp-", dir=os.path.dirname(out_dir))
     try:
-        os.chmod(tmp_dir, 0o755)
         for path, lines in files.items():
             full_path = os.path.join(tmp_dir, path)
             os.makedirs(os.path.dirname(full_path), exist_ok=True)
@@ -252,13 +252,7 @@ def _write_atomically(out_dir, files, meta):
         with open(os.path.join(tmp_dir, "meta.json"), "w", encoding="utf-8") as f:
             json.dump(meta, f, indent=1, ensure_ascii=False)
             f.write("\n")
-        if os.path.lexists(out_dir):
-            old_dir = tmp_dir + ".old"
-            os.replace(out_dir, old_dir)
-            os.replace(tmp_dir, out_dir)
-            shutil.rmtree(old_dir)
-        else:
-            os.replace(tmp_dir, out_dir)
+        replace_directory(tmp_dir, out_dir)
     except BaseException:
         shutil.rmtree(tmp_dir, ignore_errors=True)
         raise
