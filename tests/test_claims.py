@@ -87,4 +87,4 @@ def test_selection_claims_read_the_single_source_runs_selection_and_rho():
     rho = rows["002-rho"]
     assert rho["per_seed"] == pytest.approx([-0.5, -0.3, 0.0]) and rho["relative"] is None
     assert rho["verdict"] == "inconclusive"  # mean -0.267, sd 0.252: the interval holds zero
-    assert "| 002 Table 4: Spearman rho" in markdown(list(rows.values()))
+    assert "| -0.50 / -0.30 / +0.00 | 0.00 | inconclusive |" in markdown(list(rows.values()))  # rho: two decimals

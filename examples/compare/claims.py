@@ -48,7 +48,8 @@ SOURCES = ("compare", "multisource")
 @dataclass(frozen=True)
 class Claim:
     """One row: ``measure(results of one seed) -> (ours - baseline, baseline)``; ``sign``: the side of zero the
-    paper finds (+1 / -1; 0: the paper's number is a size, not a direction); ``source``: the run it reads."""
+    paper finds (+1 / -1; 0: the paper's number is a size, not a direction); ``source``: the run it reads;
+    ``digits``: decimals of the per-seed values in claims.md."""
 
     id: str
     paper: str
@@ -58,6 +59,7 @@ class Claim:
     measure: Callable[[dict], Tuple[float, float]]
     sign: int
     languages: Tuple[str, ...]
+    digits: int = 1
 
 
 def compare_difference(system, baseline, measure, langs):
@@ -117,7 +119,7 @@ CLAIMS = [
           "(upper bound): zero-shot SP-ROUGE-L", "-0.85 / -0.58 ROUGE-L (close)", "multisource",
           selection_difference("cos-sim", "tgt-dev"), 0, NEITHER),
     Claim("002-rho", "002 Table 4", "Spearman rho of XLRS and zero-shot SP-ROUGE-L over checkpoints",
-          "-0.33 to -0.39 (generation)", "multisource", xlrs_rank_correlation, -1, NEITHER),
+          "-0.33 to -0.39 (generation)", "multisource", xlrs_rank_correlation, -1, NEITHER, digits=2),
 ]
 
 NOT_MEASURED = [
@@ -167,7 +169,8 @@ def claim_rows(results, claims=CLAIMS):
         mean, half = mean_interval(list(per_seed))
         base_mean = sum(base_values) / len(base_values)
         rows.append({"id": claim.id, "paper": claim.paper, "claim": claim.claim, "paper_number": claim.paper_number,
-                     "source": claim.source, "languages": list(claim.languages), "seeds": list(results),
+                     "source": claim.source, "languages": list(claim.languages), "digits": claim.digits,
+                     "seeds": list(results),
                      "per_seed": list(per_seed), "mean": mean, "interval": [mean - half, mean + half],
                      "baseline_mean": base_mean, "relative": mean / base_mean if base_mean else None,
                      "verdict": verdict(mean, half, claim.sign)})
@@ -190,7 +193,7 @@ def markdown(rows, fixtures="testbed-small"):
              "|---|---|---|---|---|---|"]
     for r in rows:
         relative = f" ({100 * r['relative']:+.0f} % relative)" if r["relative"] is not None else ""
-        per_seed = " / ".join(f"{value:+.2f}" if r["id"] == "002-rho" else f"{value:+.1f}" for value in r["per_seed"])
+        per_seed = " / ".join(f"{value:+.{r['digits']}f}" for value in r["per_seed"])
         lines.append(f"| {r['paper']}: {r['claim']} ({', '.join(r['languages'])}) | {r['paper_number']} | "
                      f"{r['mean']:+.2f} [{r['interval'][0]:+.2f}, {r['interval'][1]:+.2f}]{relative} | {per_seed} | "
                      f"{r['baseline_mean']:.2f} | {r['verdict']} |")

@@ -15,9 +15,8 @@ on source-language data, only the task module trains.
 
 Baselines of Tables 1-3 (same code, ``--laft-variant``; one row each of :data:`VARIANTS`): ``full``
 (every parameter), ``enc`` (the encoder without the shared embedding), ``enc_top2`` (the top two
-encoder layers),
-``adapter`` (a task adapter after every encoder and decoder layer, Pfeiffer et al. 2020,
-only adapters train) and ``tm_adv`` (archs ``mbart_tm_adv_*``: task module + gated mechanism
+encoder layers), ``adapter`` (a task adapter after every encoder and decoder layer, Pfeiffer et al.
+2020, only adapters train) and ``tm_adv`` (archs ``mbart_tm_adv_*``: task module + gated mechanism
 g = α·h + (1 − α)·e + language classifier, the whole model trains, with the
 ``language_adversarial`` criterion; appendix).
 
