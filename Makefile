@@ -28,8 +28,9 @@ demo: env
 compare: env
 	PATH=$(abspath $(VENV))/bin:$$PATH $(PY) examples/compare/run.py $(WORK)/compare $(SIZE)
 
-# The papers' headline claims over seeds (make compare's mBART rows and examples/multisource's checkpoint
-# selection, SEEDS runs each, on the testbed backbones) -> $(WORK)/claims/claims.{md,json} (examples/compare/claims.py)
+# The papers' headline claims over seeds (make compare's mBART rows, examples/multisource's checkpoint
+# selection and examples/sga's translation, SEEDS runs each, on the testbed backbones)
+# -> $(WORK)/claims/claims.{md,json} (examples/compare/claims.py)
 SEEDS ?= 1,2,3
 claims: env
 	PATH=$(abspath $(VENV))/bin:$$PATH $(PY) examples/compare/claims.py $(WORK)/claims --seeds $(SEEDS)

@@ -178,6 +178,26 @@ def mbart_source_tokens(piece_lines: Sequence[str], dictionary, lang: str, max_p
     return tokens
 
 
+#: The sizes an XLM-R checkpoint records, by the stem of their fairseq flags (``--encoder-layers``, ...).
+XLMR_SIZE_FLAGS = {"layers": "encoder_layers", "embed-dim": "encoder_embed_dim",
+                   "ffn-embed-dim": "encoder_ffn_embed_dim", "attention-heads": "encoder_attention_heads"}
+
+
+def xlmr_encoder_decoder_size_flags(path: str) -> List[str]:
+    """``--encoder-*`` and ``--decoder-*`` size flags giving both sides of an ``xlmr_transformer`` (the AR
+    baseline of paper 003) the sizes of the XLM-R at ``path`` (a directory or its model.pt): a backbone of
+    other sizes than its ``--arch`` names, such as a testbed fixture."""
+    model_pt = os.path.join(path, "model.pt") if os.path.isdir(path) else path
+    state = load_model_checkpoint(model_pt, mmap=True)
+    flags = []
+    for stem, name in XLMR_SIZE_FLAGS.items():
+        value = saved_setting(state, name)
+        if value is None:
+            raise PretrainedModelError(f"{model_pt}: records no {name}; not an XLM-R checkpoint")
+        flags += [f"--encoder-{stem}", str(value), f"--decoder-{stem}", str(value)]
+    return flags
+
+
 def _xlmr_embedding_key(state_dict, paths):
     for prefix in ("encoder", "decoder"):
         key = f"{prefix}.sentence_encoder.embed_tokens.weight"

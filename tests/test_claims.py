@@ -88,3 +88,32 @@ def test_selection_claims_read_the_single_source_runs_selection_and_rho():
     assert rho["per_seed"] == pytest.approx([-0.5, -0.3, 0.0]) and rho["relative"] is None
     assert rho["verdict"] == "inconclusive"  # mean -0.267, sd 0.252: the interval holds zero
     assert "| -0.50 / -0.30 / +0.00 | 0.00 | inconclusive |" in markdown(list(rows.values()))  # rho: two decimals
+
+
+def _sga_summary(tmp_path, seed, bleu):
+    """examples/sga's summary.tsv of one seed: ``bleu[system] = ((de, ru, zh) BLEU, zh BLEU vs other references)``."""
+    path = tmp_path / f"summary-{seed}.tsv"
+    lines = ["system\tpair\tbleu\tbleu_other_ref\tmean_passes"]
+    for system, ((de, ru, zh), zh_other) in bleu.items():
+        lines += [f"{system}\tde_DE-en_XX\t{de}\t1.0\t2.00", f"{system}\tru_RU-en_XX\t{ru}\t1.0\t2.00",
+                  f"{system}\tzh_CN-en_XX\t{zh}\t{zh_other}\t-"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return {"sga": claims.read_sga_summary(str(path))}
+
+
+def test_sga_claims_average_the_supervised_pairs_and_read_zero_shot_against_chance(tmp_path):
+    results = {1: _sga_summary(tmp_path, 1, {"sga": ((10, 14, 5), 1.0), "sga_ctc_only": ((9, 11, 4), 1.0),
+                                             "ar": ((12, 12, 2), 1.0)}),
+               2: _sga_summary(tmp_path, 2, {"sga": ((11, 13, 6), 2.0), "sga_ctc_only": ((10, 12, 5), 1.5),
+                                             "ar": ((11, 11, 1), 1.0)}),
+               3: _sga_summary(tmp_path, 3, {"sga": ((12, 12, 4), 1.5), "sga_ctc_only": ((11, 10, 3), 1.0),
+                                             "ar": ((13, 9, 3), 1.0)})}
+    rows = {row["id"]: row for row in claim_rows(results)}
+    assert set(rows) == {claim.id for claim in CLAIMS if claim.source == "sga"}
+    # denoising: mean over de and ru of SGA minus w/o: (1 + 3) / 2, (1 + 1) / 2, (1 + 2) / 2
+    assert rows["003-denoising"]["per_seed"] == [2, 1, 1.5] and rows["003-denoising"]["baseline_mean"] == 10.5
+    assert rows["003-denoising"]["verdict"] == "reproduced"  # mean 1.5, sd 0.5: half 1.242
+    assert rows["003-vs-ar"]["per_seed"] == [0, 1, 1]  # (-2 + 2) / 2, (0 + 2) / 2, (-1 + 3) / 2
+    zero_shot = rows["003-zero-shot"]  # zh_CN only: 5 - 1, 6 - 2, 4 - 1.5
+    assert zero_shot["languages"] == ["zh_CN-en_XX"] and zero_shot["per_seed"] == [4, 4, 2.5]
+    assert zero_shot["baseline_mean"] == pytest.approx(1.5)

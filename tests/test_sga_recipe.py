@@ -127,10 +127,15 @@ def test_recipe_trains_sga_its_ar_baseline_and_sga_on_distilled_targets(benchmar
     for system in ("sga", "sga_ctc_only", "ar"):
         assert "done training" in (work / f"{system}.log").read_text(encoding="utf-8")
 
-    rows = [line.split("\t") for line in (work / "summary.tsv").read_text().splitlines()[1:]]
+    header, *lines = (work / "summary.tsv").read_text().splitlines()
+    assert header.split("\t") == ["system", "pair", "bleu", "bleu_other_ref", "mean_passes"]
+    rows = [line.split("\t") for line in lines]
+    # chance: the outputs scored against the references rotated by one line (another sentence's translation)
+    references = open(os.path.join(text_root, "zh_CN-en_XX", "test.en_XX"), encoding="utf-8").read().splitlines()
+    assert (work / "other_ref" / "zh_CN-en_XX").read_text(encoding="utf-8").splitlines() == references[1:] + references[:1]
     assert [row[:2] for row in rows] == [[system, pair] for system in ("sga", "sga_ctc_only", "ar", "sga_distilled")
                                          for pair in ("de_DE-en_XX", "zh_CN-en_XX")]
-    passes = {(system, pair): value for system, pair, _, value in rows}
+    passes = {(system, pair): value for system, pair, _, _, value in rows}
     assert passes["sga_ctc_only", "zh_CN-en_XX"] == "1.00"  # the alignment pass only
     assert 1.0 <= float(passes["sga_distilled", "de_DE-en_XX"]) <= 3.0  # alignment + at most MAX_ITER denoising
     assert passes["ar", "de_DE-en_XX"] == "-"  # beam search: no refinement passes

@@ -95,6 +95,30 @@ def test_checkpoint_errors(pretrained_dir, tmp_path):
                ["--pretrained-xlmr-checkpoint", os.path.join(xlmr_dir, "model.pt")])
 
 
+def test_size_flags_give_the_ar_baseline_the_sizes_of_a_backbone_its_arch_does_not_name(pretrained_dir, tmp_path):
+    """The testbed XLM-R (d=128, 4 layers) under --arch xlmr_transformer_tiny (d=64, 2 layers): the flags read from
+    its checkpoint make the model fit it; without them the size check refuses it."""
+    from fairseq_xlgen.pretrained import PretrainedModelError, xlmr_encoder_decoder_size_flags
+
+    testbed = os.path.join(REPO, "fixtures", "testbed-small", "xlmr.base")
+    flags = xlmr_encoder_decoder_size_flags(testbed)
+    assert flags == ["--encoder-layers", "4", "--decoder-layers", "4", "--encoder-embed-dim", "128",
+                     "--decoder-embed-dim", "128", "--encoder-ffn-embed-dim", "512", "--decoder-ffn-embed-dim", "512",
+                     "--encoder-attention-heads", "4", "--decoder-attention-heads", "4"]
+    data = _dict_dir(tmp_path, os.path.join(testbed, "dict.txt"))
+    with pytest.raises(ValueError, match=r"has encoder_layers=4 but the model has --encoder-layers 2"):
+        _build(data, "xlmr_transformer_tiny", ["--pretrained-xlmr-checkpoint", testbed])
+    model, _ = _build(data, "xlmr_transformer_tiny", ["--pretrained-xlmr-checkpoint", testbed, *flags])
+    assert len(model.decoder.layers) == 4 and model.decoder.embed_tokens.embedding_dim == 128
+    # the default fixture's flags are its arch's own sizes
+    assert xlmr_encoder_decoder_size_flags(os.path.join(pretrained_dir, "xlmr.base", "model.pt"))[:8] == [
+        "--encoder-layers", "2", "--decoder-layers", "2", "--encoder-embed-dim", "64", "--decoder-embed-dim", "64"]
+    # not an XLM-R checkpoint: one line
+    with pytest.raises(PretrainedModelError, match="records no encoder_layers; not an XLM-R checkpoint"):
+        torch.save({"model": {}, "cfg": {"model": {}}}, tmp_path / "model.pt")
+        xlmr_encoder_decoder_size_flags(str(tmp_path / "model.pt"))
+
+
 @pytest.mark.slow
 def test_train_then_beam_search(benchmark_dir, pretrained_dir, tmp_path):
     xlmr_dir = os.path.join(pretrained_dir, "xlmr.base")

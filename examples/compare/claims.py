@@ -7,7 +7,7 @@ seeds with a 95 % t-interval (Student's t with seeds - 1 degrees of freedom), an
 the interval lies on the paper's side of zero, "not reproduced" when it lies on the other side or
 every seed measures no difference, "inconclusive" when it holds zero -> WORK_DIR/claims.{md,json}.
 
-    python examples/compare/claims.py WORK_DIR [--seeds 1,2,3] [--fixtures testbed-small] [--only compare]
+    python examples/compare/claims.py WORK_DIR [--seeds 1,2,3] [--fixtures testbed-small] [--only compare|multisource|sga]
 
 Claims measured on make compare's title task (trained in en_XX, zero-shot in de_DE, ru_RU, zh_CN):
 * 002 (Li & Murray §6): two source languages on the same budget lower accidental translation (the
@@ -24,6 +24,13 @@ every 8 epochs, zero-shot in ru_RU and zh_CN):
 * 002 Tables 7-8: the checkpoint of lowest XLRS (en_XX vs target) scores higher zero-shot than the one
   best on the en_XX dev set, and close to the one best on the target dev set (the upper bound);
 * 002 Table 4: Spearman's rho between XLRS and zero-shot quality over the checkpoints is negative.
+Claims measured on examples/sga's translation (de_DE, ru_RU -> en_XX with one shared prompt set, zh_CN -> en_XX
+zero-shot; SGA_UPDATES updates per system, `SEED=N FIXTURES=NAME UPDATES=SGA_UPDATES examples/sga/run.sh
+WORK_DIR/seed-N/sga small`):
+* 003 Table 1: SGA with its denoiser beats SGA w/o denoising (paper: +2.7 BLEU on xlmr.base), and beats the
+  AR baseline of the same backbone, XLM-R with AT initialization (paper: +8.2 BLEU);
+* 003 Table 2: with shared prompts, zero-shot X -> En is well above chance (here: the BLEU of the same outputs
+  against another sentence's reference).
 The other claims of the four papers need runs these do not make; claims.md lists them.
 """
 import argparse
@@ -42,7 +49,11 @@ MULTISOURCE = os.path.join(HERE, "..", "multisource", "run.sh")
 SYSTEMS = ("mbart_full", "mbart_enc", "laft", "multi_source", "csr")
 SOURCE, ZERO_SHOT = "en_XX", ("de_DE", "ru_RU", "zh_CN")
 NEITHER = ("ru_RU", "zh_CN")  # zero-shot for the one-source and the two-source (en_XX + de_DE) runs
-SOURCES = ("compare", "multisource")
+SGA = os.path.join(HERE, "..", "sga", "run.sh")
+SOURCES = ("compare", "multisource", "sga")
+SGA_SUPERVISED, SGA_ZERO_SHOT = ("de_DE-en_XX", "ru_RU-en_XX"), ("zh_CN-en_XX",)
+#: updates per SGA system (SGA, w/o denoising, the AR baseline): about 30 minutes per seed on one thread
+SGA_UPDATES = 600
 
 
 @dataclass(frozen=True)
@@ -90,6 +101,20 @@ def xlrs_rank_correlation(results):
     return (0.0 if rho is None else rho), 0.0
 
 
+def sga_difference(system, baseline, pairs):
+    """``system``'s minus ``baseline``'s BLEU in examples/sga's summary, averaged over ``pairs``; ``baseline``
+    "chance": the same system's BLEU against another sentence's reference."""
+    def difference(results):
+        table = results["sga"]
+        ours = sum(table[system][pair]["bleu"] for pair in pairs) / len(pairs)
+        if baseline == "chance":
+            base = sum(table[system][pair]["bleu_other_ref"] for pair in pairs) / len(pairs)
+        else:
+            base = sum(table[baseline][pair]["bleu"] for pair in pairs) / len(pairs)
+        return ours - base, base
+    return difference
+
+
 CLAIMS = [
     Claim("002-accidental", "002 §6", "two sources (en_XX+de_DE) vs one: wrong-language rate, % points",
           "-68 % relative", "compare", compare_difference("multi_source", "mbart_full", "wrong_language_rate", NEITHER),
@@ -120,11 +145,19 @@ CLAIMS = [
           selection_difference("cos-sim", "tgt-dev"), 0, NEITHER),
     Claim("002-rho", "002 Table 4", "Spearman rho of XLRS and zero-shot SP-ROUGE-L over checkpoints",
           "-0.33 to -0.39 (generation)", "multisource", xlrs_rank_correlation, -1, NEITHER, digits=2),
+    Claim("003-denoising", "003 Table 1", "SGA vs SGA w/o denoising: BLEU X->en_XX", "+2.7 (xlmr.base) / +2.9 "
+          "(large) BLEU", "sga", sga_difference("sga", "sga_ctc_only", SGA_SUPERVISED), +1, SGA_SUPERVISED),
+    Claim("003-vs-ar", "003 Table 1", "SGA vs the AR baseline (XLM-R, AT initialization): BLEU X->en_XX",
+          "+8.2 (xlmr.base) / +9.4 (large) BLEU", "sga", sga_difference("sga", "ar", SGA_SUPERVISED), +1,
+          SGA_SUPERVISED),
+    Claim("003-zero-shot", "003 Table 2", "SGA zero-shot with shared prompts vs chance (another sentence's "
+          "reference): BLEU", "7.2-27.0 BLEU (xlmr.base; mTransformer 1.2-2.1)", "sga",
+          sga_difference("sga", "chance", SGA_ZERO_SHOT), +1, SGA_ZERO_SHOT),
 ]
 
 NOT_MEASURED = [
-    ("003 Table 2", "SGA with the denoiser beats SGA without, near the AR baseline", "needs translation runs "
-     "(examples/sga/) on the testbed XLM-R"),
+    ("003 Tables 3-4", "distillation helps the non-autoregressive model; the Mask-Predict x denoiser trade-off",
+     "needs DISTILL=1 and free_generation.sh runs with seeds"),
     ("004 Tables II-III, VI", "CSR beats the mBART finetune in BLEU on bilingual and zero-shot translation, narrows "
      "Eq. 4", "needs translation runs (examples/csr/ at SIZE small, about 80 minutes each) with seeds; the rows above "
      "carry CSR to make compare's title task"),
@@ -159,7 +192,8 @@ def verdict(mean, half_width, sign):
 
 
 def claim_rows(results, claims=CLAIMS):
-    """``results``: ``{seed: {"compare": compare.json table, "multisource": {"selection": ..., "spearman": ...}}}``
+    """``results``: ``{seed: {"compare": compare.json table, "multisource": {"selection": ..., "spearman": ...},
+    "sga": read_sga_summary table}}``
     (a source may be missing: its claims are left out) -> one dict per claim measured."""
     rows = []
     for claim in claims:
@@ -180,6 +214,7 @@ def claim_rows(results, claims=CLAIMS):
 SOURCE_TEXT = {
     "compare": "make compare's title task (2000 en_XX instances, 1000 updates per system)",
     "multisource": "examples/multisource's summarization (2000 en_XX instances, 40 epochs, a checkpoint every 8)",
+    "sga": f"examples/sga's translation (2000 pairs per language, {SGA_UPDATES} updates per system)",
 }
 
 
@@ -227,7 +262,27 @@ def run_seed(work, seed, fixtures, sources):
         single = os.path.join(multisource, "results", "single")
         results["multisource"] = {"selection": read_json(os.path.join(single, "selection.json")),
                                   "spearman": read_json(os.path.join(single, "spearman.json"))}
+    if "sga" in sources:
+        sga = os.path.join(work, "sga")
+        proc = subprocess.run(["bash", SGA, sga, "small"], env={**os.environ, "SEED": str(seed), "FIXTURES": fixtures,
+                                                                  "UPDATES": str(SGA_UPDATES)})
+        if proc.returncode != 0:
+            print(f"error: examples/sga/run.sh with SEED={seed} failed; see {sga}/", file=sys.stderr)
+            return None
+        results["sga"] = read_sga_summary(os.path.join(sga, "summary.tsv"))
     return results
+
+
+def read_sga_summary(path):
+    """examples/sga's summary.tsv -> ``{system: {pair: {"bleu": ..., "bleu_other_ref": ...}}}``."""
+    table = {}
+    with open(path, encoding="utf-8") as f:
+        header = f.readline().rstrip("\n").split("\t")
+        for line in f:
+            row = dict(zip(header, line.rstrip("\n").split("\t")))
+            table.setdefault(row["system"], {})[row["pair"]] = {
+                "bleu": float(row["bleu"]), "bleu_other_ref": float(row["bleu_other_ref"])}
+    return table
 
 
 def main(argv):
@@ -236,8 +291,8 @@ def main(argv):
     parser.add_argument("--seeds", default="1,2,3", help="comma-separated fairseq-train seeds (at least 2 give an "
                         "interval; default 1,2,3)")
     parser.add_argument("--fixtures", default="testbed-small", help="the shipped backbones (fixtures/NAME)")
-    parser.add_argument("--only", choices=SOURCES, help="run and report only the claims of make compare's runs "
-                        "or of examples/multisource's (default: both)")
+    parser.add_argument("--only", choices=SOURCES, help="run and report only the claims of make compare's runs, "
+                        "of examples/multisource's or of examples/sga's (default: all three)")
     args = parser.parse_args(argv)
     try:
         seeds = [int(s) for s in args.seeds.split(",") if s]

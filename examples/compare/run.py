@@ -237,7 +237,10 @@ class Compare:
                     "--prompt-length", str(self.cfg["sga_prompt"]), "--criterion", "sga_ctc",
                     "--lr", str(self.cfg["sga_lr"]), "--warmup-updates", str(self.cfg["warmup"]), *TRAINING]
         if name == "xlmr_ar":
-            return [*xlmr, "--arch", "xlmr_transformer_tiny", *self.finetune_args()]
+            from fairseq_xlgen.pretrained import xlmr_encoder_decoder_size_flags
+
+            return [*xlmr, "--arch", "xlmr_transformer_tiny", *xlmr_encoder_decoder_size_flags(self.xlmr),
+                    *self.finetune_args()]
         raise ValueError(name)
 
     def lexicon(self, lang):

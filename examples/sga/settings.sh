@@ -5,6 +5,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 if [ "$SIZE" = tiny ]; then defaults=(200 8 1e-2 20); else defaults=(3000 32 3e-3 200); fi
 UPDATES=${UPDATES:-${defaults[0]}}; P=${P:-${defaults[1]}}; LR=${LR:-${defaults[2]}}; WARMUP=${WARMUP:-${defaults[3]}}
 MAX_TOKENS=${MAX_TOKENS:-2048}; UPDATE_FREQ=${UPDATE_FREQ:-1}; AVERAGE=${AVERAGE:-3}; MAX_ITER=${MAX_ITER:-10}
+SEED=${SEED:-1}  # fairseq's --seed of every training (batch order, dropout, noise)
 ARCH=${ARCH:-xlmr_sga_tiny}
 optimization=(--optimizer adam --adam-betas '(0.9, 0.98)' --lr-scheduler inverse_sqrt --warmup-updates "$WARMUP"
               --max-tokens "$MAX_TOKENS" --update-freq "$UPDATE_FREQ")
@@ -14,7 +15,7 @@ train() {  # train SAVE_DIR DATA_DIR UPDATES [MODEL ARGS...]: with the caller's 
   [ -f "$save/averaged.pt" ] && return 0  # finished (a rerun of fairseq-train would add an epoch's first update)
   fairseq-train "$data" "${common[@]}" --max-update "$updates" --save-dir "$save" --keep-last-epochs "$AVERAGE" \
     --disable-validation --save-interval-updates $(( updates / 10 > 0 ? updates / 10 : 1 )) \
-    --keep-interval-updates "$AVERAGE" --seed 1 --num-workers 0 --log-interval 20 "$@"
+    --keep-interval-updates "$AVERAGE" --seed "$SEED" --num-workers 0 --log-interval 20 "$@"
   xlgen-average-checkpoints --dir "$save" --last "$AVERAGE" --output "$save/averaged.pt"
 }
 

@@ -21,7 +21,6 @@ step 0 is the alignment unit, each further step a CTC denoising pass, up to
 with fairseq's beam search (``--beam``, ``--lenpen``); its targets start with XLM-R's ``<s>``,
 which is stripped from the output like ``</s>``.
 """
-import contextlib
 import logging
 import os
 from dataclasses import dataclass, field
@@ -115,11 +114,13 @@ class SgaTranslationTask(TranslationTask):
                                      self.cfg.source_lang)
 
     def inference_step(self, generator, models, sample, prefix_tokens=None, constraints=None):
-        """fairseq's, with each row's source language handed to the model (per-language prompts)."""
-        with contextlib.ExitStack() as stack:
-            for model in models:
-                if hasattr(model, "decoding_source_languages"):
-                    stack.enter_context(model.decoding_source_languages(sample["net_input"].get("src_lang")))
+        """fairseq's; for SGA (the NAT generator, one model) each row's source language is handed to the model
+        first (per-language prompts): the generator passes only tokens and lengths to ``forward_encoder``."""
+        from fairseq.iterative_refinement_generator import IterativeRefinementGenerator
+
+        if not isinstance(generator, IterativeRefinementGenerator):  # the AR baseline: beam search
+            return super().inference_step(generator, models, sample, prefix_tokens, constraints)
+        with models[0].decoding_source_languages(sample["net_input"].get("src_lang")):
             return super().inference_step(generator, models, sample, prefix_tokens, constraints)
 
     def build_generator(self, models, args, **kwargs):
