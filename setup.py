@@ -21,6 +21,7 @@ CONSOLE_SCRIPTS = {
     "xlgen-language-components": "fairseq_xlgen.cli.language_components:main",
     "xlgen-laft-tsne": "fairseq_xlgen.cli.laft_tsne:main",
     "xlgen-understanding-baselines": "fairseq_xlgen.cli.understanding_baselines:main",
+    "xlgen-text-to-text": "fairseq_xlgen.cli.text_to_text:main",
 }
 
 setup(

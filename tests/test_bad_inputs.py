@@ -348,6 +348,18 @@ CASES = [
     Case("understanding/missing-task-file", ["xlgen-understanding-baselines", "--benchmark", "{d}/bench"],
          ["--benchmark {d}/bench/tasks/nli/en_XX/train.premise: no such file"],
          copied("bench/tasks/pos", "{bench}/tasks/pos")),
+    # ---- xlgen-text-to-text
+    Case("text-to-text/unequal-fields", ["xlgen-text-to-text", "--task", "nli", "--task-dir", "{d}/nli", "--out",
+                                         "{d}/out", "--langs", "ru_RU"],
+         ["--task-dir {d}/nli/ru_RU/test.*: fields of unequal length: premise 2, hypothesis 1, label 2 lines"],
+         steps(write("nli/ru_RU/test.premise", "Кошка ест .\nСобака спит .\n"),
+               write("nli/ru_RU/test.hypothesis", "Кошка не ест .\n"),
+               write("nli/ru_RU/test.label", "contradiction\nneutral\n"))),
+    Case("text-to-text/empty-field", ["xlgen-text-to-text", "--task", "qa", "--task-dir", "{d}/qa", "--out",
+                                      "{d}/out", "--langs", "zh_CN"],
+         ["--task-dir {d}/qa/zh_CN/test.context: empty file"],
+         steps(write("qa/zh_CN/test.question", "谁睡觉？\n"), write("qa/zh_CN/test.context", ""),
+               write("qa/zh_CN/test.answer", "狗\n"))),
     # ---- xlgen-make-benchmark, xlgen-make-fixtures, xlgen-make-pretraining-text, xlgen-userdir
     Case("benchmark/unknown-language", ["xlgen-make-benchmark", "--out", "{d}/bench", "--size", "tiny", "--langs",
                                         "en_XX,xx_YY"], ["--langs", "xx_YY"]),

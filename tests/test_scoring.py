@@ -141,3 +141,31 @@ def test_metric_errors():
         score_outputs(["a"], ["a"], "en", metrics=["sp_rouge"])
     with pytest.raises(ValueError, match="2 hypotheses but 1 references"):
         score_outputs(["a", "b"], ["a"], "en")
+
+
+def test_understanding_scores_of_text_to_text_outputs_worked_by_hand():
+    # labels: 2 of 3 equal after stripping
+    labels = score_outputs(["entailment", "neutral ", "contradiction"], ["entailment", "neutral", "neutral"], "en",
+                           metrics=["accuracy"])["scores"]
+    assert labels["accuracy"] == pytest.approx(200 / 3)
+    # tags at their position: 2 of 3, then 1 of 2 (a missing tag is wrong): 3 of 5; an extra tag costs nothing
+    tags = score_outputs(["DET NOUN VERB", "DET", "PRON VERB X"], ["DET NOUN NOUN", "DET NOUN", "PRON VERB"], "ru",
+                         metrics=["tag_accuracy"])["scores"]
+    assert tags["tag_accuracy"] == pytest.approx(100 * (2 + 1 + 2) / (3 + 2 + 2))
+    # spans: Cyrillic words (P = 1, R = 1/2: F1 2/3), Han by character (P = 1/2, R = 1: F1 2/3), one exact
+    spans = score_outputs(["собака", "狗猫", "Кошка"], ["собака спит", "狗", "кошка"], "ru", metrics=["span"])["scores"]
+    assert spans["span_f1"] == pytest.approx(100 * (2 / 3 + 2 / 3 + 1) / 3)
+    assert spans["span_em"] == pytest.approx(100 / 3)  # lower-cased tokens: Кошка = кошка
+    with pytest.raises(ValueError, match="the references hold no tags"):
+        score_outputs(["A"], [""], "en", metrics=["tag_accuracy"])
+
+
+def test_xlrs_metric_names_of_the_understanding_scores():
+    from fairseq_xlgen.cli.xlrs import metric_family
+    from fairseq_xlgen.errors import InputError
+
+    assert [metric_family(m) for m in ("accuracy", "tag_accuracy", "span_f1", "span_em", "sp_rougeL")] == [
+        "accuracy", "tag_accuracy", "span", "span", "sp_rouge"]
+    for bad in ("span", "span_f2", "rougeX"):
+        with pytest.raises(InputError, match=f"--metric {bad}: choose"):
+            metric_family(bad)

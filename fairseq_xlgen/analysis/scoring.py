@@ -17,7 +17,14 @@
   character); stems come from nltk's Porter stemmer for English (nltk's default), its Snowball
   stemmer for the other languages it covers (de, ru, fr, ...) and none (exact matches only)
   for the rest, e.g. Chinese characters.
+* Understanding tasks read as text to text (paper 002 casts every task so for mT5, its Table 10):
+  ``accuracy``, the share of outputs equal to their reference line (NLI / paraphrase labels);
+  ``tag_accuracy``, the share of reference tags (space-separated) matched at their position (POS
+  tagging; a missing tag is wrong, an extra one is not counted); ``span``, SQuAD's / TyDiQA-GoldP's
+  token F1 and exact match of answer spans (``span_f1``, ``span_em``), with :class:`WordTokenizer`'s
+  tokens (one per character in Chinese-type script, as MLQA scores Chinese).
 """
+import collections
 import functools
 import re
 import sys
@@ -39,7 +46,7 @@ BLEU_TOKENIZERS = {
 }
 DEFAULT_BLEU_TOKENIZER = "13a"
 
-METRICS = ("bleu", "chrf", "rouge", "sp_rouge", "meteor_exact_stem")
+METRICS = ("bleu", "chrf", "rouge", "sp_rouge", "meteor_exact_stem", "accuracy", "tag_accuracy", "span")
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
 
 # Scripts written without spaces between words: one token per character.
@@ -117,6 +124,45 @@ class SentencePieceTokenizer:
         return self._processor.encode(text, out_type=str)
 
 
+def _same_length(predictions: Sequence, references: Sequence):
+    if len(predictions) != len(references) or not references:
+        raise ValueError(f"need as many predictions as references (got {len(predictions)} and {len(references)})")
+
+
+def accuracy(predictions: Sequence, references: Sequence) -> float:
+    """The share (0-1) of predictions equal to their reference."""
+    _same_length(predictions, references)
+    return sum(p == r for p, r in zip(predictions, references)) / len(references)
+
+
+def tag_accuracy(hyps: Sequence[str], refs: Sequence[str]) -> float:
+    """The share (0-1) of the references' space-separated tags that the hypothesis has at the same position."""
+    _same_length(hyps, refs)
+    gold = [ref.split() for ref in refs]
+    total = sum(len(tags) for tags in gold)
+    if not total:
+        raise ValueError("the references hold no tags")
+    return sum(p == g for hyp, tags in zip(hyps, gold) for p, g in zip(hyp.split(), tags)) / total
+
+
+def span_f1(prediction: str, answer: str) -> float:
+    """SQuAD's token F1 of one predicted span against the answer."""
+    predicted, gold = WordTokenizer().tokenize(prediction), WordTokenizer().tokenize(answer)
+    common = sum((collections.Counter(predicted) & collections.Counter(gold)).values())
+    if common == 0:
+        return 0.0
+    precision, recall = common / len(predicted), common / len(gold)
+    return 2 * precision * recall / (precision + recall)
+
+
+def span_scores(predictions: Sequence[str], answers: Sequence[str]) -> Dict[str, float]:
+    """Mean F1 and exact match (x100) of predicted spans."""
+    _same_length(predictions, answers)
+    tokenize = WordTokenizer().tokenize
+    return {"f1": 100 * sum(map(span_f1, predictions, answers)) / len(answers),
+            "exact_match": 100 * sum(tokenize(p) == tokenize(a) for p, a in zip(predictions, answers)) / len(answers)}
+
+
 def rouge_f1(hyps: Sequence[str], refs: Sequence[str], tokenizer) -> Dict[str, float]:
     """Mean sentence-level ROUGE-1/2/L F1 (x100) computed by rouge-score with ``tokenizer``."""
     from rouge_score import rouge_scorer  # imports nltk and scipy.stats: only when needed
@@ -184,8 +230,8 @@ def score_outputs(
 
     ``metrics`` (default: bleu, chrf, rouge, and sp_rouge when ``spm_model`` is given) come
     from :data:`METRICS`. Returns ``{"scores": {name: value}, "settings": {...}}`` with BLEU,
-    chrF, ROUGE and METEOR on a 0-100 scale; ROUGE keys are ``rouge1/2/L``, SP-ROUGE keys
-    ``sp_rouge1/2/L``, METEOR's key ``meteor_exact_stem``.
+    chrF, ROUGE, METEOR and the understanding scores on a 0-100 scale; ROUGE keys are ``rouge1/2/L``,
+    SP-ROUGE keys ``sp_rouge1/2/L``, METEOR's key ``meteor_exact_stem``, span's ``span_f1`` and ``span_em``.
     """
     if metrics is None:
         metrics = ("bleu", "chrf", "rouge") + (("sp_rouge",) if spm_model else ())
@@ -219,6 +265,14 @@ def score_outputs(
         pieces = rouge_f1(hyps, refs, SentencePieceTokenizer(spm_model))
         scores.update({f"sp_{rouge_type}": value for rouge_type, value in pieces.items()})
         settings["spm_model"] = spm_model
+    if "accuracy" in metrics:
+        scores["accuracy"] = 100 * accuracy([h.strip() for h in hyps], [r.strip() for r in refs])
+    if "tag_accuracy" in metrics:
+        scores["tag_accuracy"] = 100 * tag_accuracy(hyps, refs)
+    if "span" in metrics:
+        spans = span_scores(hyps, refs)
+        scores["span_f1"], scores["span_em"] = spans["f1"], spans["exact_match"]
+        settings["span_tokenizer"] = "unicode words, unsegmented scripts by character, lower-cased"
     if "meteor_exact_stem" in metrics:
         scores["meteor_exact_stem"] = meteor_exact_stem(hyps, refs, lang)
         settings["meteor"] = {"matches": "exact+stem, no WordNet synonyms", "stemmer": meteor_stemmer(lang)[1],

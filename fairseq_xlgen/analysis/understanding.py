@@ -1,9 +1,6 @@
-"""Scores and lexical baselines of the understanding tasks (issue 21; paper 002 §5, paper 004 Table V).
+"""Lexical baselines of the understanding tasks (issue 21; paper 002 §5, paper 004 Table V), scored with
+:mod:`fairseq_xlgen.analysis.scoring`'s accuracy and span F1 / exact match:
 
-* accuracy (NLI, paraphrase, tagging per word);
-* span F1 and exact match as in SQuAD / TyDiQA-GoldP: token F1 of answer and prediction, with
-  :class:`~fairseq_xlgen.analysis.scoring.WordTokenizer`'s tokens (one per character in Chinese-type
-  script, as MLQA scores Chinese);
 * baselines that show what a task leaves to surface cues: the training labels' majority, a logistic
   regression on language-independent word-overlap features of a pair (trained on the source language
   and applied zero-shot to every other, so it is what a model could learn without understanding), the
@@ -12,38 +9,11 @@
   with the question, less the question's words).
 """
 import collections
-from typing import Dict, List, Sequence
+from typing import List, Sequence
 
 import numpy as np
 
-from fairseq_xlgen.analysis.scoring import WordTokenizer
-
-_TOKENIZER = WordTokenizer()
-
-
-def accuracy(predictions: Sequence, references: Sequence) -> float:
-    if len(predictions) != len(references) or not references:
-        raise ValueError(f"need as many predictions as references (got {len(predictions)} and {len(references)})")
-    return sum(p == r for p, r in zip(predictions, references)) / len(references)
-
-
-def span_f1(prediction: str, answer: str) -> float:
-    """SQuAD's token F1 of one predicted span against the answer."""
-    predicted, gold = _TOKENIZER.tokenize(prediction), _TOKENIZER.tokenize(answer)
-    common = sum((collections.Counter(predicted) & collections.Counter(gold)).values())
-    if common == 0:
-        return 0.0
-    precision, recall = common / len(predicted), common / len(gold)
-    return 2 * precision * recall / (precision + recall)
-
-
-def span_scores(predictions: Sequence[str], answers: Sequence[str]) -> Dict[str, float]:
-    """Mean F1 and exact match (x100) of predicted spans."""
-    if len(predictions) != len(answers) or not answers:
-        raise ValueError(f"need as many predictions as answers (got {len(predictions)} and {len(answers)})")
-    return {"f1": 100 * sum(map(span_f1, predictions, answers)) / len(answers),
-            "exact_match": 100 * sum(_TOKENIZER.tokenize(p) == _TOKENIZER.tokenize(a)
-                                     for p, a in zip(predictions, answers)) / len(answers)}
+from fairseq_xlgen.analysis.scoring import accuracy
 
 
 def majority_label(labels: Sequence[str]) -> str:

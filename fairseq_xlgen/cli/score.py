@@ -1,7 +1,7 @@
 """xlgen-score: score a fairseq-generate log or a plain hypothesis file against references.
 
     xlgen-score --hyp generate-test.txt --ref test.zh_CN --lang zh_CN --spm sentence.bpe.model
-        [--metrics bleu,chrf,rouge,sp_rouge,meteor_exact_stem] [--train-ref train.zh_CN] [--json scores.json]
+        [--metrics bleu,chrf,rouge,sp_rouge,meteor_exact_stem,accuracy,tag_accuracy,span] [--train-ref train.zh_CN] [--json scores.json]
 
 ``meteor_exact_stem`` is METEOR with exact and stem matches only (no WordNet synonyms; see
 :mod:`fairseq_xlgen.analysis.scoring`). Lines still in SentencePiece pieces (with ``▁``) are

@@ -9,7 +9,7 @@ evaluated language's own (an upper bound of what lexical cues give, not a transf
 import argparse
 import os
 
-from fairseq_xlgen.analysis import understanding
+from fairseq_xlgen.analysis import scoring, understanding
 from fairseq_xlgen.cli.tool_io import print_table, read_text, write_json_with_sidecar
 from fairseq_xlgen.errors import InputError, exit_on_input_error
 from fairseq_xlgen.file_io import check_output_path
@@ -60,7 +60,7 @@ def baselines(benchmark, src, langs):
             test_pairs, test_labels = files.pairs(lang, "test", fields), files.lines(lang, "test", "label")
             rows += [
                 (task, f"majority ({src} train)", lang, "accuracy",
-                 100 * understanding.accuracy([majority] * len(test_labels), test_labels)),
+                 100 * scoring.accuracy([majority] * len(test_labels), test_labels)),
                 (task, f"word overlap ({src} train, zero-shot)", lang, "accuracy",
                  100 * understanding.pair_classifier_accuracy(train_pairs, train_labels, test_pairs, test_labels)),
                 (task, "overlap + bags of words (in-language)", lang, "accuracy",
@@ -76,7 +76,7 @@ def baselines(benchmark, src, langs):
         flat = [tag for tags in test_tags for tag in tags]
         rows += [
             ("pos", f"majority tag ({src} train)", lang, "accuracy",
-             100 * understanding.accuracy([majority_tag] * len(flat), flat)),
+             100 * scoring.accuracy([majority_tag] * len(flat), flat)),
             ("pos", f"word -> tag lookup ({src} train, zero-shot)", lang, "accuracy",
              100 * understanding.tag_lookup_accuracy(*source, test_words, test_tags)),
             ("pos", "word -> tag lookup (in-language)", lang, "accuracy",
@@ -88,7 +88,7 @@ def baselines(benchmark, src, langs):
         predictions = [" ".join(understanding.sentence_window_answer(_sentences(context), question))
                        for context, question in zip(files.words(lang, "test", "context"),
                                                     files.words(lang, "test", "question"))]
-        scores = understanding.span_scores(predictions, files.lines(lang, "test", "answer"))
+        scores = scoring.span_scores(predictions, files.lines(lang, "test", "answer"))
         rows += [("qa", "best-overlap sentence less the question", lang, metric, scores[metric])
                  for metric in ("f1", "exact_match")]
     return rows

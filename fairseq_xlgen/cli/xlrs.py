@@ -195,9 +195,12 @@ def fill_pattern(pattern: str, flag: str, **values) -> str:
 
 def metric_family(metric: str) -> str:
     """The :data:`METRICS` entry that produces a score key (``rougeL`` -> ``rouge``)."""
+    if metric in ("span_f1", "span_em"):
+        return "span"
     family = "sp_rouge" if metric.startswith("sp_rouge") else "rouge" if metric.startswith("rouge") else metric
-    if family not in METRICS or (family != metric and metric[len(family):] not in ("1", "2", "L")):
-        raise InputError(f"--metric {metric}: choose bleu, chrf, rouge1/2/L or sp_rouge1/2/L")
+    if family not in METRICS or family == "span" or (family != metric and metric[len(family):] not in ("1", "2", "L")):
+        raise InputError(f"--metric {metric}: choose bleu, chrf, rouge1/2/L, sp_rouge1/2/L, accuracy, tag_accuracy, "
+                         "span_f1 or span_em")
     return family
 
 
@@ -319,7 +322,8 @@ def add_scoring_args(parser):
     parser.add_argument("--refs", required=True, help="references, a pattern with {lang} and {split}")
     parser.add_argument("--src-lang", required=True, help="source (training) language, e.g. en_XX")
     parser.add_argument("--tgt-langs", required=True, help="comma-separated zero-shot target languages")
-    parser.add_argument("--metric", default="rougeL", help="score key: rouge1/2/L, sp_rouge1/2/L, bleu or chrf "
+    parser.add_argument("--metric", default="rougeL", help="score key: rouge1/2/L, sp_rouge1/2/L, bleu, chrf, or "
+                        "for understanding tasks read as text to text accuracy, tag_accuracy, span_f1 or span_em "
                         "(default rougeL, the paper's ROUGE-L)")
     parser.add_argument("--spm", help="SentencePiece model for the sp_rouge metrics")
 
