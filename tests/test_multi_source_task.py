@@ -141,6 +141,27 @@ def test_eval_splits_and_generation_use_the_eval_language(toy_data):
     assert setup_task(toy_data, "--train-langs", "de_DE").args.eval_lang == "de_DE"  # default: first train language
 
 
+def test_output_lang_starts_every_output_in_training_and_generation(toy_data):
+    """Labels and tags are written alike in every language: one output language token for all examples."""
+    task = setup_task(toy_data, "--train-langs", "en_XX,de_DE", "--train-budget", "16", "--eval-lang", "ru_RU",
+                      "--output-lang", "en_XX")
+    task.load_dataset("train")
+    dataset, d = task.datasets["train"], task.src_dict
+    for i in range(len(dataset)):
+        item = dataset[i]
+        lang = d[item["source"][0]].split(":")[0]
+        assert item["source"][-1] == d.index(f"[{lang}]")  # the source keeps its own language token
+        assert item["prev_output_tokens"].tolist() == [d.index("[en_XX]")] + item["target"][:-1].tolist()
+
+    class RecordingGenerator:
+        def generate(self, models, sample, **kwargs):
+            return kwargs
+
+    assert task.inference_step(RecordingGenerator(), [], {})["bos_token"] == d.index("[en_XX]")
+    with pytest.raises(InputError, match="--output-lang xx_YY: not in --langs"):
+        setup_task(toy_data, "--train-langs", "en_XX", "--output-lang", "xx_YY")
+
+
 @pytest.mark.parametrize("extra, error, message", [
     (["--train-langs", "en_XX,xx_YY"], InputError, "--train-langs xx_YY: not in --langs"),
     (["--train-langs", "en_XX", "--eval-lang", "fr_FR"], InputError, "--eval-lang fr_FR: not in --langs"),

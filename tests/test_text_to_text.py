@@ -27,6 +27,8 @@ def test_templates_join_the_inputs_and_keep_the_target_on_ru_and_zh():
     assert text_to_text(TEMPLATES["qa"], qa.__getitem__) == (["谁睡觉？ | 狗睡觉。猫吃饭。"], ["狗"])
     assert {task: t.metric for task, t in TEMPLATES.items()} == {
         "pos": "tag_accuracy", "nli": "accuracy", "paws": "accuracy", "qa": "span_f1"}
+    # tags and labels are written alike in every language, answers in the document's
+    assert [task for task, t in TEMPLATES.items() if t.language_neutral_output] == ["pos", "nli", "paws"]
     with pytest.raises(ValueError, match="fields of unequal length: premise 2, hypothesis 1, label 2 lines"):
         text_to_text(TEMPLATES["nli"], {**fields, "hypothesis": ["x"]}.__getitem__)
 

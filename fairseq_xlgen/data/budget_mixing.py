@@ -102,11 +102,18 @@ class PerExampleLanguagePairDataset(LanguagePairDataset):
 
     Sources end with their language token (``x </s> [lang]``), targets are ``y </s>``; the
     decoder reads ``[lang] y`` (decoder sequence ``[lang] y </s>``), ``[lang]`` taken from each
-    example's own source, where the parent class would put one token for the whole dataset.
+    example's own source, where the parent class would put one token for the whole dataset; or
+    ``output_lang_index``, one output language for every example (outputs written alike in all).
     """
+
+    def __init__(self, *args, output_lang_index=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.output_lang_index = output_lang_index
 
     def __getitem__(self, index):
         example = super().__getitem__(index)
         if example["target"] is not None:
-            example["prev_output_tokens"] = torch.cat([example["source"][-1:], example["target"][:-1]])
+            first = (example["source"][-1:] if self.output_lang_index is None
+                     else example["source"].new_tensor([self.output_lang_index]))
+            example["prev_output_tokens"] = torch.cat([first, example["target"][:-1]])
         return example

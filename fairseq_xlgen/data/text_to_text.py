@@ -9,7 +9,10 @@ the other after `` | `` and the output is the label, the tags or the answer as p
   (the same strings in every language: label overlap d = 100 %);
 * ``qa`` (TyDiQA-GoldP-like): ``question | context`` -> the answer span.
 
-Each task names the score its outputs get from :func:`fairseq_xlgen.analysis.scoring.score_outputs`.
+Each task names the score its outputs get from :func:`fairseq_xlgen.analysis.scoring.score_outputs`, and
+whether its outputs are written alike in every language (tags, labels): mBART then starts every output
+with the training language's token (``multi_source_summarization --output-lang``), as mT5, which has no
+language tokens, writes them alike; answers are in the document's language.
 """
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Tuple
@@ -24,13 +27,14 @@ class TextToTextTemplate:
     inputs: Tuple[str, ...]
     target: str
     metric: str
+    language_neutral_output: bool
 
 
 TEMPLATES: Dict[str, TextToTextTemplate] = {
-    "pos": TextToTextTemplate(("words",), "tags", "tag_accuracy"),
-    "nli": TextToTextTemplate(("premise", "hypothesis"), "label", "accuracy"),
-    "paws": TextToTextTemplate(("sentence1", "sentence2"), "label", "accuracy"),
-    "qa": TextToTextTemplate(("question", "context"), "answer", "span_f1"),
+    "pos": TextToTextTemplate(("words",), "tags", "tag_accuracy", language_neutral_output=True),
+    "nli": TextToTextTemplate(("premise", "hypothesis"), "label", "accuracy", language_neutral_output=True),
+    "paws": TextToTextTemplate(("sentence1", "sentence2"), "label", "accuracy", language_neutral_output=True),
+    "qa": TextToTextTemplate(("question", "context"), "answer", "span_f1", language_neutral_output=False),
 }
 
 

@@ -71,6 +71,11 @@ class MultiSourceSummarizationConfig(TranslationFromPretrainedBARTConfig):
     eval_lang: str = field(
         default="", metadata={"help": "language of the valid/test splits and of generation "
                                       "(default: the first --train-langs language)"})
+    output_lang: str = field(
+        default="", metadata={"help": "the language token that starts every output (decoder BOS), in training and "
+                                      "generation, instead of each example's own: for outputs written the same in "
+                                      "every language (labels, tags: paper 002's understanding tasks read as text "
+                                      "to text), the training language"})
     xlrs_parallel_prefix: str = field(
         default="", metadata={"help": "validation adds XLRS between the SentencePiece-encoded parallel "
                                       "sentences PREFIX.{lang} (xlgen-spm-encode) of --xlrs-langs"})
@@ -101,6 +106,8 @@ class MultiSourceSummarizationTask(DataclassOptions, TranslationFromPretrainedBA
         self.train_langs = self._known_languages("--train-langs", args.train_langs, langs)
         args.eval_lang = args.eval_lang or self.train_langs[0]
         self._known_languages("--eval-lang", args.eval_lang, langs)
+        if args.output_lang:
+            self._known_languages("--output-lang", args.output_lang, langs)
         for flag, value in (("--source-lang", args.source_lang), ("--target-lang", args.target_lang)):
             if value not in (None, args.eval_lang):
                 raise InputError(f"{flag} {value}: not used by multi_source_summarization; the languages are "
@@ -189,17 +196,18 @@ class MultiSourceSummarizationTask(DataclassOptions, TranslationFromPretrainedBA
         self.datasets[split] = PerExampleLanguagePairDataset(
             src, src.sizes, self.src_dict, tgt, tgt.sizes, self.tgt_dict,
             left_pad_source=self.args.left_pad_source, left_pad_target=self.args.left_pad_target,
-            num_buckets=self.args.num_batch_buckets, pad_to_multiple=self.args.required_seq_len_multiple)
+            num_buckets=self.args.num_batch_buckets, pad_to_multiple=self.args.required_seq_len_multiple,
+            output_lang_index=self.src_dict.index(f"[{self.args.output_lang}]") if self.args.output_lang else None)
 
     def build_generator(self, models, args, **kwargs):
         """fairseq's generic generator (EOS ``</s>``); the parent's would stop at ``[lang]``."""
         return FairseqTask.build_generator(self, models, args, **kwargs)
 
     def inference_step(self, generator, models, sample, prefix_tokens=None, constraints=None):
-        """Decode in ``--eval-lang``: its language token is the first decoder input (BOS)."""
+        """Decode in ``--eval-lang`` (or ``--output-lang``): its language token is the first decoder input (BOS)."""
         with torch.no_grad():
             return generator.generate(models, sample, prefix_tokens=prefix_tokens, constraints=constraints,
-                                      bos_token=self.tgt_dict.index(f"[{self.args.eval_lang}]"))
+                                      bos_token=self.tgt_dict.index(f"[{self.args.output_lang or self.args.eval_lang}]"))
 
     def begin_valid_epoch(self, epoch, model):
         """Compute XLRS once per validation (logged by :meth:`post_validate`), under data-parallel
