@@ -117,3 +117,15 @@ def test_sga_claims_average_the_supervised_pairs_and_read_zero_shot_against_chan
     zero_shot = rows["003-zero-shot"]  # zh_CN only: 5 - 1, 6 - 2, 4 - 1.5
     assert zero_shot["languages"] == ["zh_CN-en_XX"] and zero_shot["per_seed"] == [4, 4, 2.5]
     assert zero_shot["baseline_mean"] == pytest.approx(1.5)
+
+
+def test_no_run_reads_finished_runs_and_names_an_unfinished_one(tmp_path, capsys):
+    work = tmp_path / "seed-1"
+    (work / "sga").mkdir(parents=True)
+    (work / "sga" / "summary.tsv").write_text("system\tpair\tbleu\tbleu_other_ref\tmean_passes\n"
+                                               "sga\tzh_CN-en_XX\t3.5\t0.5\t2.00\n", encoding="utf-8")
+    assert claims.run_seed(str(work), 1, "testbed-small", ["sga"], run=False) == {
+        "sga": {"sga": {"zh_CN-en_XX": {"bleu": 3.5, "bleu_other_ref": 0.5}}}}
+    assert claims.run_seed(str(work), 1, "testbed-small", ["sga", "compare"], run=False) is None
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "the compare run of seed 1 has not finished" in error

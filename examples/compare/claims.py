@@ -8,6 +8,7 @@ the interval lies on the paper's side of zero, "not reproduced" when it lies on 
 every seed measures no difference, "inconclusive" when it holds zero -> WORK_DIR/claims.{md,json}.
 
     python examples/compare/claims.py WORK_DIR [--seeds 1,2,3] [--fixtures testbed-small] [--only compare|multisource|sga]
+                                               [--no-run]
 
 Claims measured on make compare's title task (trained in en_XX, zero-shot in de_DE, ru_RU, zh_CN):
 * 002 (Li & Murray §6): two source languages on the same budget lower accidental translation (the
@@ -242,34 +243,45 @@ def read_json(path):
         return json.load(f)
 
 
-def run_seed(work, seed, fixtures, sources):
-    """The runs of one seed -> ``{source: results}``; None (after a one-line error) when a run failed."""
+def seed_runs(work, seed, fixtures):
+    """``{source: (command, its environment additions, what to say when it fails)}``: the runs of one seed."""
+    multisource, sga = os.path.join(work, "multisource"), os.path.join(work, "sga")
+    return {
+        "compare": ([sys.executable, COMPARE, work, "small", "--fixtures", fixtures, "--seed", str(seed),
+                     "--systems", ",".join(SYSTEMS)], {}, f"make compare with --seed {seed} failed; see {work}/logs/"),
+        "multisource": (["bash", MULTISOURCE, multisource, "small"], {"SEED": str(seed), "FIXTURES": fixtures},
+                        f"examples/multisource/run.sh with SEED={seed} failed; see {multisource}/"),
+        "sga": (["bash", SGA, sga, "small"], {"SEED": str(seed), "FIXTURES": fixtures, "UPDATES": str(SGA_UPDATES)},
+                f"examples/sga/run.sh with SEED={seed} failed; see {sga}/"),
+    }
+
+
+def read_results(work, source):
+    """The results of one finished run of ``source`` in a seed's ``work`` directory."""
+    if source == "compare":
+        return read_json(os.path.join(work, "results", "compare.json"))
+    if source == "multisource":
+        single = os.path.join(work, "multisource", "results", "single")
+        return {"selection": read_json(os.path.join(single, "selection.json")),
+                "spearman": read_json(os.path.join(single, "spearman.json"))}
+    return read_sga_summary(os.path.join(work, "sga", "summary.tsv"))
+
+
+def run_seed(work, seed, fixtures, sources, run=True):
+    """The runs of one seed (``run``: start them, finished work is skipped; else only read what they wrote)
+    -> ``{source: results}``; None (after a one-line error) when a run failed or has not finished."""
     results = {}
-    if "compare" in sources:
-        proc = subprocess.run([sys.executable, COMPARE, work, "small", "--fixtures", fixtures, "--seed", str(seed),
-                               "--systems", ",".join(SYSTEMS)])
-        if proc.returncode != 0:
-            print(f"error: make compare with --seed {seed} failed; see {work}/logs/", file=sys.stderr)
+    for source in sources:
+        command, env, failure = seed_runs(work, seed, fixtures)[source]
+        if run and subprocess.run(command, env={**os.environ, **env}).returncode != 0:
+            print(f"error: {failure}", file=sys.stderr)
             return None
-        results["compare"] = read_json(os.path.join(work, "results", "compare.json"))
-    if "multisource" in sources:
-        multisource = os.path.join(work, "multisource")
-        proc = subprocess.run(["bash", MULTISOURCE, multisource, "small"],
-                              env={**os.environ, "SEED": str(seed), "FIXTURES": fixtures})
-        if proc.returncode != 0:
-            print(f"error: examples/multisource/run.sh with SEED={seed} failed; see {multisource}/", file=sys.stderr)
+        try:
+            results[source] = read_results(work, source)
+        except (FileNotFoundError, KeyError) as e:
+            print(f"error: {work}: the {source} run of seed {seed} has not finished ({e}); run without --no-run",
+                  file=sys.stderr)
             return None
-        single = os.path.join(multisource, "results", "single")
-        results["multisource"] = {"selection": read_json(os.path.join(single, "selection.json")),
-                                  "spearman": read_json(os.path.join(single, "spearman.json"))}
-    if "sga" in sources:
-        sga = os.path.join(work, "sga")
-        proc = subprocess.run(["bash", SGA, sga, "small"], env={**os.environ, "SEED": str(seed), "FIXTURES": fixtures,
-                                                                  "UPDATES": str(SGA_UPDATES)})
-        if proc.returncode != 0:
-            print(f"error: examples/sga/run.sh with SEED={seed} failed; see {sga}/", file=sys.stderr)
-            return None
-        results["sga"] = read_sga_summary(os.path.join(sga, "summary.tsv"))
     return results
 
 
@@ -293,6 +305,8 @@ def main(argv):
     parser.add_argument("--fixtures", default="testbed-small", help="the shipped backbones (fixtures/NAME)")
     parser.add_argument("--only", choices=SOURCES, help="run and report only the claims of make compare's runs, "
                         "of examples/multisource's or of examples/sga's (default: all three)")
+    parser.add_argument("--no-run", action="store_true", help="tabulate the finished runs in WORK_DIR without "
+                        "starting them (a rerun skips finished work, but checking it takes minutes per seed)")
     args = parser.parse_args(argv)
     try:
         seeds = [int(s) for s in args.seeds.split(",") if s]
@@ -303,7 +317,8 @@ def main(argv):
     sources = [args.only] if args.only else list(SOURCES)
     results = {}
     for seed in seeds:
-        results[seed] = run_seed(os.path.join(args.work, f"seed-{seed}"), seed, args.fixtures, sources)
+        results[seed] = run_seed(os.path.join(args.work, f"seed-{seed}"), seed, args.fixtures, sources,
+                                 run=not args.no_run)
         if results[seed] is None:
             return 1
     rows = claim_rows(results)

@@ -79,7 +79,7 @@ fi
 
 # bleu_other_ref: BLEU against the references rotated by one line (each output scored against another
 # sentence's translation), the level a system reaches without reading its source: chance for zero-shot pairs
-printf 'system\tpair\tbleu\tbleu_other_ref\tmean_passes\n' > "$WORK/summary.tsv"
+printf 'system\tpair\tbleu\tbleu_other_ref\tmean_passes\n' > "$WORK/summary.tsv.tmp"
 mkdir -p "$WORK/other_ref"
 for pair in ${EVAL_PAIRS//,/ }; do
   ref=$TEXT_ROOT/$pair/test.${pair#*-}
@@ -107,7 +107,8 @@ for system in "${systems[@]}"; do
     bleu=$(bleu_of "$out" "$TEXT_ROOT/$pair/test.${pair#*-}" "${pair#*-}" "$WORK/$system/test.$pair.json")
     other=$(bleu_of "$out" "$WORK/other_ref/$pair" "${pair#*-}" "$WORK/$system/test.$pair.other_ref.json")
     passes=$({ grep '^I-' "$out" || true; } | awk '{s += $2 + 1} END {if (NR) printf "%.2f", s / NR; else print "-"}')
-    printf '%s\t%s\t%s\t%s\t%s\n' "$system" "$pair" "$bleu" "$other" "$passes" >> "$WORK/summary.tsv"
+    printf '%s\t%s\t%s\t%s\t%s\n' "$system" "$pair" "$bleu" "$other" "$passes" >> "$WORK/summary.tsv.tmp"
   done
 done
+mv "$WORK/summary.tsv.tmp" "$WORK/summary.tsv"
 column -t -s $'\t' "$WORK/summary.tsv"
