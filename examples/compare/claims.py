@@ -105,13 +105,12 @@ def xlrs_rank_correlation(results):
 def sga_difference(system, baseline, pairs):
     """``system``'s minus ``baseline``'s BLEU in examples/sga's summary, averaged over ``pairs``; ``baseline``
     "chance": the same system's BLEU against another sentence's reference."""
+    base_system, base_column = (system, "bleu_other_ref") if baseline == "chance" else (baseline, "bleu")
+
     def difference(results):
-        table = results["sga"]
-        ours = sum(table[system][pair]["bleu"] for pair in pairs) / len(pairs)
-        if baseline == "chance":
-            base = sum(table[system][pair]["bleu_other_ref"] for pair in pairs) / len(pairs)
-        else:
-            base = sum(table[baseline][pair]["bleu"] for pair in pairs) / len(pairs)
+        def mean(name, column):
+            return sum(results["sga"][name][pair][column] for pair in pairs) / len(pairs)
+        ours, base = mean(system, "bleu"), mean(base_system, base_column)
         return ours - base, base
     return difference
 

@@ -56,6 +56,9 @@ done
 log "binarize the NLI pairs with mBART's units ($LANGS)"
 bash "$HERE/../../data_prep/prepare_sentence_pairs.sh" "$TASK_DIR" premise hypothesis "$PRETRAINED" \
   "$WORK/data/nli" "${langs[@]}"
+# BART's sentence-pair reading (fairseq's GLUE recipe), for training and for scoring alike
+classification=(--task sentence_prediction_from_pretrained_bart
+                --num-classes "$(wc -l < "$WORK/data/nli/label/dict.txt")" --init-token 0 --separator-token 2 --add-prev-output-tokens --max-positions 256)
 
 log "stage 1 text: $SRC task text on one side, each target's monolingual text on the other"
 for lang in "${langs[@]}"; do
@@ -110,9 +113,7 @@ classify() {  # classify SYSTEM INIT UPDATES: en_XX classification finetune, the
   local save=$WORK/$1 every=$(( $3 / 10 > 0 ? $3 / 10 : 1 ))
   [ -f "$save/checkpoint_best.pt" ] && grep -q "done training" "$save/train.log" 2>/dev/null && return 0
   mkdir -p "$save"
-  logged "$save/train.log" fairseq-train "$WORK/data/nli" --user-dir "$USER_DIR" \
-    --task sentence_prediction_from_pretrained_bart --num-classes "$(wc -l < "$WORK/data/nli/label/dict.txt")" \
-    --init-token 0 --separator-token 2 --add-prev-output-tokens --max-positions 256 \
+  logged "$save/train.log" fairseq-train "$WORK/data/nli" --user-dir "$USER_DIR" "${classification[@]}" \
     --arch "$ARCH" "${MBART_ARCH_FLAGS[@]}" --finetune-from-model "$2" --criterion sentence_prediction \
     --optimizer adam --adam-betas '(0.9, 0.98)' --lr "$LR" --lr-scheduler polynomial_decay \
     --warmup-updates "$WARMUP" --total-num-update "$3" --max-update "$3" --batch-size "$BATCH" \
@@ -137,19 +138,18 @@ done
 log "accuracy on each language's test split (fairseq-validate)"
 header=$(printf '\t%s' "${langs[@]}"); printf 'system%s\tzero_shot_mean\n' "$header" > "$WORK/summary.tsv.tmp"
 for system in "${systems[@]}"; do
-  row=$system; sum=0
+  row=$system
   for lang in "${langs[@]}"; do
     logged "$WORK/$system/test.$lang.log" fairseq-validate "$WORK/data/nli" --user-dir "$USER_DIR" \
-      --task sentence_prediction_from_pretrained_bart --num-classes "$(wc -l < "$WORK/data/nli/label/dict.txt")" \
-      --init-token 0 --separator-token 2 --add-prev-output-tokens --max-positions 256 \
-      --criterion sentence_prediction --path "$WORK/$system/checkpoint_best.pt" --valid-subset "test.$lang" \
-      --batch-size 64 --num-workers 0
+      "${classification[@]}" --criterion sentence_prediction --path "$WORK/$system/checkpoint_best.pt" \
+      --valid-subset "test.$lang" --batch-size 64 --num-workers 0
     accuracy=$(sed -n "s/.*valid on 'test\.$lang' subset |.*| accuracy \([0-9.]*\).*/\1/p" "$WORK/$system/test.$lang.log")
     [ -n "$accuracy" ] || { echo "error: no accuracy in $WORK/$system/test.$lang.log" >&2; exit 1; }
     row+=$'\t'$accuracy
-    [ "$lang" = "$SRC" ] || sum=$(python -c "print($sum + $accuracy)")
   done
-  printf '%s\t%.2f\n' "$row" "$(python -c "print($sum / ${#targets[@]})")" >> "$WORK/summary.tsv.tmp"
+  # the mean over the zero-shot languages (every column after the first language's)
+  awk -F'\t' '{s = 0; for (i = 3; i <= NF; i++) s += $i; printf "%s\t%.2f\n", $0, s / (NF - 2)}' <<< "$row" \
+    >> "$WORK/summary.tsv.tmp"
 done
 mv "$WORK/summary.tsv.tmp" "$WORK/summary.tsv"
 column -t -s $'\t' "$WORK/summary.tsv"

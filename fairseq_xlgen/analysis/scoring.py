@@ -107,6 +107,9 @@ class WordTokenizer:
     On ASCII text it yields exactly rouge-score's default tokens (without stemming).
     """
 
+    #: how the scores' settings name these tokens
+    DESCRIPTION = "unicode words, unsegmented scripts by character, lower-cased"
+
     def tokenize(self, text: str) -> List[str]:
         return _word_pattern().findall(text.lower())
 
@@ -147,7 +150,8 @@ def tag_accuracy(hyps: Sequence[str], refs: Sequence[str]) -> float:
 
 def span_f1(prediction: str, answer: str) -> float:
     """SQuAD's token F1 of one predicted span against the answer."""
-    predicted, gold = WordTokenizer().tokenize(prediction), WordTokenizer().tokenize(answer)
+    tokenize = WordTokenizer().tokenize
+    predicted, gold = tokenize(prediction), tokenize(answer)
     common = sum((collections.Counter(predicted) & collections.Counter(gold)).values())
     if common == 0:
         return 0.0
@@ -260,7 +264,7 @@ def score_outputs(
         settings["chrf_signature"] = str(chrf.get_signature())
     if "rouge" in metrics:
         scores.update(rouge_f1(hyps, refs, WordTokenizer()))
-        settings["rouge_tokenizer"] = "unicode words, unsegmented scripts by character, lower-cased"
+        settings["rouge_tokenizer"] = WordTokenizer.DESCRIPTION
     if "sp_rouge" in metrics:
         pieces = rouge_f1(hyps, refs, SentencePieceTokenizer(spm_model))
         scores.update({f"sp_{rouge_type}": value for rouge_type, value in pieces.items()})
@@ -272,10 +276,10 @@ def score_outputs(
     if "span" in metrics:
         spans = span_scores(hyps, refs)
         scores["span_f1"], scores["span_em"] = spans["f1"], spans["exact_match"]
-        settings["span_tokenizer"] = "unicode words, unsegmented scripts by character, lower-cased"
+        settings["span_tokenizer"] = WordTokenizer.DESCRIPTION
     if "meteor_exact_stem" in metrics:
         scores["meteor_exact_stem"] = meteor_exact_stem(hyps, refs, lang)
         settings["meteor"] = {"matches": "exact+stem, no WordNet synonyms", "stemmer": meteor_stemmer(lang)[1],
-                              "tokenizer": "unicode words, unsegmented scripts by character, lower-cased",
+                              "tokenizer": WordTokenizer.DESCRIPTION,
                               "alpha": 0.9, "beta": 3.0, "gamma": 0.5}
     return {"scores": scores, "settings": settings}
