@@ -5,6 +5,8 @@ PY     := $(VENV)/bin/python
 WORK   ?= work
 SIZE   ?= small
 PYTEST_ARGS ?=
+# pytest-xdist workers for make test: CI has 2 cores, and most tests wait on one single-threaded fairseq tool
+TEST_WORKERS ?= 2
 
 .PHONY: env demo compare claims test bench clean
 env: $(VENV)/.xlgen-env
@@ -35,9 +37,10 @@ SEEDS ?= 1,2,3
 claims: env
 	PATH=$(abspath $(VENV))/bin:$$PATH $(PY) examples/compare/claims.py $(WORK)/claims --seeds $(SEEDS)
 
-# Fast suite (what CI runs); slow end-to-end tests are included, marked `slow`
+# The whole suite (what CI runs), TEST_WORKERS tests at a time; slow end-to-end tests are included, marked `slow`
+# (worksteal: a worker left idle takes queued tests from the other, so two long slow tests do not end up in one queue)
 test: env
-	$(PY) -m pytest -q $(PYTEST_ARGS) tests
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS) tests
 
 # Every bench/ script with small settings (bench/run_all.py; JSON in bench/results/small/)
 bench: env

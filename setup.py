@@ -46,6 +46,6 @@ setup(
         "nltk",
         "jieba==0.42.1",  # MIT; Chinese word segmentation of CSR's words units (--lexicon-unit words)
     ],
-    extras_require={"test": ["pytest", "pytest-timeout"]},
+    extras_require={"test": ["pytest", "pytest-timeout", "pytest-xdist"]},
     entry_points={"console_scripts": [f"{k}={v}" for k, v in CONSOLE_SCRIPTS.items()]},
 )

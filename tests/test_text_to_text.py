@@ -1,10 +1,11 @@
 """xlgen-text-to-text: understanding tasks as seq2seq data (paper 002 Table 10's reading, without mT5's sentinels)."""
+import json
 import os
 import subprocess
 
 import pytest
 
-from conftest import BIN, tool_env
+from conftest import BIN, REPO, tool_env
 from fairseq_xlgen.data.text_to_text import TEMPLATES, text_to_text
 
 
@@ -55,3 +56,70 @@ def test_cli_converts_every_split_present_and_refuses_bad_input_before_writing(t
                               capture_output=True, text=True)
         assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and message in proc.stderr, proc.stderr
         assert not (tmp_path / "bad").exists()  # en_XX was fine, but nothing is written
+
+
+def _readme_function(name):
+    """The shell function NAME as examples/multisource/README.md defines it (its real-data commands)."""
+    with open(os.path.join(REPO, "examples", "multisource", "README.md"), encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    start = lines.index(next(line for line in lines if line.startswith(f"{name}() {{")))
+    return "\n".join(lines[start:lines.index("}", start) + 1])
+
+
+def test_readme_converters_cut_conllu_and_squad_json_into_the_fields_on_ru_and_zh(tmp_path):
+    """The README's commands for real UDPOS (CoNLL-U: FORM and UPOS, multiword ranges and empty nodes
+    left out) and TyDiQA-GoldP / XQuAD (SQuAD JSON) write the files xlgen-text-to-text reads."""
+    conllu = ("# sent_id = 1\n# text = Кошка спит.\n1\tКошка\tкошка\tNOUN\t_\t_\t2\tnsubj\t_\t_\n"
+              "2\tспит\tспать\tVERB\t_\t_\t0\troot\t_\tSpaceAfter=No\n3\t.\t.\tPUNCT\t_\t_\t2\tpunct\t_\t_\n\n"
+              "1\t猫\t猫\tNOUN\t_\t_\t2\tnsubj\t_\t_\n1.1\t在\t在\tADP\t_\t_\t_\t_\t_\t_\n"
+              "2-3\t睡觉了\t_\t_\t_\t_\t_\t_\t_\t_\n2\t睡觉\t睡觉\tVERB\t_\t_\t0\troot\t_\t_\n"
+              "3\t了\t了\tPART\t_\t_\t2\taux\t_\t_\n")  # no blank line at the end: the last sentence still counts
+    (tmp_path / "ud.conllu").write_text(conllu, encoding="utf-8")
+    squad = {"data": [{"paragraphs": [{"context": "Кошка спит.\nСобака ест.", "qas": [
+        {"question": "Кто ест?", "answers": [{"text": "Собака", "answer_start": 12}]}]},
+        {"context": "猫睡觉。", "qas": [{"question": "谁睡觉？", "answers": [{"text": "猫", "answer_start": 0}]}]}]}]}
+    (tmp_path / "qa.json").write_text(json.dumps(squad, ensure_ascii=False), encoding="utf-8")
+    script = "\n".join([_readme_function("conllu_to_fields"), _readme_function("squad_to_fields"),
+                        "conllu_to_fields ud.conllu out/test", "squad_to_fields qa.json out/test"])
+    (tmp_path / "out").mkdir()
+    subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, env=tool_env(), check=True)
+    read = lambda field: (tmp_path / "out" / f"test.{field}").read_text(encoding="utf-8")  # noqa: E731
+    assert read("words") == "Кошка спит .\n猫 睡觉 了\n"
+    assert read("tags") == "NOUN VERB PUNCT\nNOUN VERB PART\n"
+    assert read("question") == "Кто ест?\n谁睡觉？\n"
+    assert read("context") == "Кошка спит. Собака ест.\n猫睡觉。\n"  # one line per example
+    assert read("answer") == "Собака\n猫\n"
+
+
+def test_targets_the_model_cannot_write_are_refused_and_lowercase_tags_are_written(tmp_path):
+    """The testbed's SentencePiece model has no capital A, E, O, U: NOUN would come out as N<unk>N and score 0
+    in every language, so --spm refuses it in one line; --lowercase-targets writes tags it can spell."""
+    task = tmp_path / "pos"
+    _write(task / "en_XX", {"train.words": ["Tom runs ."], "train.tags": ["PROPN VERB PUNCT"]})
+    _write(task / "ru_RU", {"test.words": ["Кошка спит ."], "test.tags": ["NOUN VERB PUNCT"]})
+    _write(task / "zh_CN", {"test.words": ["猫 睡觉 ☃"], "test.tags": ["NOUN VERB ☃"]})
+    spm = os.path.join(REPO, "fixtures", "testbed-small", "mbart.cc25", "sentence.bpe.model")
+    cli = [os.path.join(BIN, "xlgen-text-to-text"), "--task", "pos", "--task-dir", str(task), "--spm", spm,
+           "--out", str(tmp_path / "out")]
+    for extra, message in (([], f"{task}/en_XX/train.tags:1: the model's SentencePiece vocabulary has no C E O U, so no "
+                                "output can match this label (their lower case is: --lowercase-targets)"),
+                           (["--lowercase-targets"], f"{task}/zh_CN/test.tags:1: the model's SentencePiece vocabulary "
+                                                     "has no ☃, so no output can match this label\n")):
+        proc = subprocess.run([*cli, "--langs", "en_XX,ru_RU,zh_CN", *extra], env=tool_env(), capture_output=True,
+                              text=True)
+        assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and message in proc.stderr, proc.stderr
+        assert not (tmp_path / "out").exists()
+    proc = subprocess.run([*cli, "--langs", "en_XX,ru_RU", "--lowercase-targets"], env=tool_env(),
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "out" / "ru_RU" / "test.target").read_text(encoding="utf-8") == "noun verb punct\n"
+    assert (tmp_path / "out" / "ru_RU" / "test.source").read_text(encoding="utf-8") == "Кошка спит .\n"
+    # free-text answers: rare characters are expected in real text; their share is reported, not refused
+    _write(tmp_path / "qa" / "zh_CN", {"test.question": ["谁？", "谁？"], "test.context": ["☃只。", "只。"],
+                                       "test.answer": ["☃只", "只"]})
+    proc = subprocess.run([os.path.join(BIN, "xlgen-text-to-text"), "--task", "qa", "--task-dir", str(tmp_path / "qa"),
+                           "--spm", spm, "--out", str(tmp_path / "qa-out"), "--langs", "zh_CN"], env=tool_env(),
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert f"{tmp_path}/qa/zh_CN/test.answer: 1 of 2 targets (50.0 %) hold characters the model writes as <unk>" \
+        in proc.stdout

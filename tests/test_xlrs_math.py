@@ -115,6 +115,7 @@ def test_spearman_known_rankings():
     assert rho == pytest.approx(1 - 6 * 2 / (4 * (16 - 1)))  # = 0.8
     assert 0.0 < p_value < 1.0
     assert spearman([0.1, 0.2, 0.3], [30, 20, 10])[0] == pytest.approx(-1.0)
+    assert spearman([0.1, 0.2], [30, 20]) == (pytest.approx(-1.0), None)  # two points: no p-value
 
 
 def test_select_checkpoint_by_lowest_xlrs():

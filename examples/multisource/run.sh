@@ -41,8 +41,11 @@ case $TASK in  # TASK_ROOT/LANG/{train,valid,test}.{source,target}
     read -r metric neutral < <(python -c "from fairseq_xlgen.data.text_to_text import TEMPLATES as T
 print(T['$TASK'].metric, T['$TASK'].language_neutral_output)")
     METRIC=${METRIC:-$metric}
-    # labels and tags are written alike in every language: every output starts with the training language's token
-    if [ "$neutral" = True ]; then OUTPUT_LANG=(--output-lang $SRC); fi ;;
+    # labels and tags are written alike in every language: every output starts with the training language's
+    # token, and is written in lower case (case carries nothing in a label set; the testbed's vocabulary has
+    # no capital A, E, O, U, and xlgen-text-to-text --spm refuses a target the model cannot write)
+    T2T_CASE=()
+    if [ "$neutral" = True ]; then OUTPUT_LANG=(--output-lang $SRC); T2T_CASE=(--lowercase-targets); fi ;;
   *) echo "error: TASK $TASK: choose summarization, title, pos, nli, paws or qa" >&2; exit 2 ;;
 esac
 NGRAM_TRAINING=()
@@ -56,7 +59,8 @@ make_benchmark_fixtures "$WORK/pretrained" "$BENCH" "$SIZE"
 
 if [ "$TASK_ROOT" = "$WORK/text/$TASK" ] && [ ! -s "$TASK_ROOT/$SRC/test.target" ]; then
   log "the $TASK task as text to text (xlgen-text-to-text)"
-  xlgen-text-to-text --task "$TASK" --task-dir "$BENCH/tasks/$TASK" --out "$TASK_ROOT" --langs "$(IFS=,; echo "${LANGS[*]}")"
+  xlgen-text-to-text --task "$TASK" --task-dir "$BENCH/tasks/$TASK" --out "$TASK_ROOT" --langs "$(IFS=,; echo "${LANGS[*]}")" \
+    --spm "$MODEL/sentence.bpe.model" "${T2T_CASE[@]}"
 fi
 log "binarize the $TASK task per language (SentencePiece + fairseq-preprocess with the model's dict)"
 for lang in "${LANGS[@]}"; do

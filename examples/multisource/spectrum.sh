@@ -35,13 +35,14 @@ import sys
 from fairseq_xlgen.file_io import atomic_output, read_json
 
 work, tasks = sys.argv[1], sys.argv[2:]
+ZERO_SHOT_PAIRS = ("en_XX-ru_RU", "en_XX-zh_CN")  # run.sh's ZERO_SHOT targets against its training language
 rows = []
 for task in tasks:
     results = os.path.join(work, task, "results")
     spearman = read_json(os.path.join(results, "single", "spearman.json"))
     selection = read_json(os.path.join(results, "single", "selection.json"))
     xlrs = read_json(os.path.join(results, "single", "xlrs.json"))["models"]
-    mean = lambda model: sum(v for pair, v in model["xlrs"].items() if pair != "en_XX-de_DE") / 2  # noqa: E731
+    mean = lambda model: sum(model["xlrs"][pair] for pair in ZERO_SHOT_PAIRS) / len(ZERO_SHOT_PAIRS)  # noqa: E731
     rows.append({"task": task, "metric": read_json(os.path.join(results, "single", "spearman.json.settings.json"))
                  .get("metric"), "d": read_json(os.path.join(results, "overlap.json"))["mean"],
                  "rho": spearman["mean"]["rho"], "p_value": spearman["mean"]["p_value"],

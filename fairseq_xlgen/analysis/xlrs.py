@@ -105,12 +105,13 @@ def select_checkpoint_by_xlrs(table: Union[Mapping[Hashable, float], Iterable[Tu
     return min(pairs, key=lambda pair: pair[1])[0]
 
 
-def spearman(xs: Sequence[float], ys: Sequence[float]) -> Tuple[float, float]:
-    """Spearman's rank correlation and its p-value (paper 002 Table 4), via scipy."""
+def spearman(xs: Sequence[float], ys: Sequence[float]) -> Tuple[float, Optional[float]]:
+    """Spearman's rank correlation and its p-value (paper 002 Table 4), via scipy. Two points always
+    rank alike or opposite: their p-value is undefined (None; scipy's NaN is not valid JSON)."""
     if len(xs) != len(ys) or len(xs) < 2:
         raise ValueError(f"need two equally long sequences of at least 2 values, got {len(xs)} and {len(ys)}")
     result = stats.spearmanr(xs, ys)
-    return float(result.statistic), float(result.pvalue)
+    return float(result.statistic), None if len(xs) < 3 else float(result.pvalue)
 
 
 def label_overlap(
