@@ -43,7 +43,7 @@ print(T['$TASK'].metric, T['$TASK'].language_neutral_output)")
     METRIC=${METRIC:-$metric}
     # labels and tags are written alike in every language: every output starts with the training language's
     # token, and is written in lower case (case carries nothing in a label set; the testbed's vocabulary has
-    # no capital A, E, O, U, and xlgen-text-to-text --spm refuses a target the model cannot write)
+    # no capital A, C, E, O, U, and xlgen-text-to-text --spm refuses a target the model cannot write)
     T2T_CASE=()
     if [ "$neutral" = True ]; then OUTPUT_LANG=(--output-lang $SRC); T2T_CASE=(--lowercase-targets); fi ;;
   *) echo "error: TASK $TASK: choose summarization, title, pos, nli, paws or qa" >&2; exit 2 ;;

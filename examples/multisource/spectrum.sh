@@ -35,21 +35,20 @@ import sys
 from fairseq_xlgen.file_io import atomic_output, read_json
 
 work, tasks = sys.argv[1], sys.argv[2:]
-ZERO_SHOT_PAIRS = ("en_XX-ru_RU", "en_XX-zh_CN")  # run.sh's ZERO_SHOT targets against its training language
 rows = []
 for task in tasks:
     results = os.path.join(work, task, "results")
     spearman = read_json(os.path.join(results, "single", "spearman.json"))
+    settings = read_json(os.path.join(results, "single", "spearman.json.settings.json"))  # run.sh's languages
     selection = read_json(os.path.join(results, "single", "selection.json"))
     xlrs = read_json(os.path.join(results, "single", "xlrs.json"))["models"]
-    mean = lambda model: sum(model["xlrs"][pair] for pair in ZERO_SHOT_PAIRS) / len(ZERO_SHOT_PAIRS)  # noqa: E731
-    rows.append({"task": task, "metric": read_json(os.path.join(results, "single", "spearman.json.settings.json"))
-                 .get("metric"), "d": read_json(os.path.join(results, "overlap.json"))["mean"],
+    targets = settings["tgt_langs"].split(",")
+    mean = lambda model: sum(model["xlrs"][f"{settings['src_lang']}-{t}"] for t in targets) / len(targets)  # noqa: E731
+    rows.append({"task": task, "metric": settings["metric"], "d": read_json(os.path.join(results, "overlap.json"))["mean"],
                  "rho": spearman["mean"]["rho"], "p_value": spearman["mean"]["p_value"],
                  "rho_per_target": {t: v["rho"] for t, v in spearman["per_target"].items()},
                  "xlrs_pretrained": mean(xlrs[0]), "xlrs_last": mean(xlrs[-1]),
-                 "score_last": sum(v for k, v in selection["checkpoints"][-1]["scores"].items()
-                                   if k.startswith("test.")) / 2})
+                 "score_last": sum(selection["checkpoints"][-1]["scores"][f"test.{t}"] for t in targets) / len(targets)})
 fmt = lambda v, spec: "undefined" if v is None else format(v, spec)  # noqa: E731
 lines = ["| task | score | label overlap d (%) | XLRS en-ru/zh: pretrained -> last | zero-shot score, last | "
          "Spearman rho (p) | rho ru_RU / zh_CN |", "|---|---|---|---|---|---|---|"]

@@ -10,7 +10,7 @@ languages need no train). Prints the metric that scores the task's outputs (``xl
 
 ``--spm MODEL`` checks that the model can write the targets: a character its SentencePiece model maps to
 ``<unk>`` comes out of every output as ``<unk>``, which no reference matches (the testbed's 4000-piece model has
-no capital A, E, O or U, so ``NOUN`` scored 0 everywhere, English included). A label set (tags, labels) that
+no capital A, C, E, O or U, so ``NOUN`` scored 0 everywhere, English included). A label set (tags, labels) that
 the model cannot write is refused; for free text (answers) the share of targets with such characters is
 printed. ``--lowercase-targets`` writes the targets in lower case, for label sets whose case carries nothing.
 """
@@ -26,10 +26,25 @@ from fairseq_xlgen.pretrained import load_sentencepiece
 SPLITS = ("train", "valid", "test")
 
 
-def unwritable_targets(targets, spm_model):
-    """The 1-based numbers of the targets holding characters ``spm_model`` maps to ``<unk>``, and those characters."""
-    unknown = {ch for ch in set("".join(targets)) - {" "} if spm_model.unk_id() in spm_model.encode(ch)}
-    return [number for number, line in enumerate(targets, 1) if unknown & set(line)], unknown
+def _unknown(spm_model, text):
+    """Whether ``spm_model`` maps some character of ``text`` to ``<unk>``."""
+    return spm_model.unk_id() in spm_model.encode(text)
+
+
+def check_writable(template, targets, spm_model, target_file):
+    """Raise :class:`InputError` at the first label of a label set (``language_neutral_output``) holding characters
+    ``spm_model`` maps to ``<unk>``; for free-text targets return a line counting them (None if there are none)."""
+    unknown = {ch for ch in set("".join(targets)) - {" "} if _unknown(spm_model, ch)}
+    lines = [number for number, line in enumerate(targets, 1) if unknown & set(line)]
+    if not lines:
+        return None
+    if template.language_neutral_output:
+        missing = sorted(unknown & set(targets[lines[0] - 1]))
+        hint = " (their lower case is: --lowercase-targets)" if not _unknown(spm_model, "".join(missing).lower()) else ""
+        raise InputError(f"{target_file}:{lines[0]}: the model's SentencePiece vocabulary has no "
+                         f"{' '.join(missing)}, so no output can match this label{hint}")
+    return (f"{target_file}: {len(lines)} of {len(targets)} targets ({100 * len(lines) / len(targets):.1f} %) "
+            f"hold characters the model writes as <unk>")
 
 
 def convert(task, task_dir, out, langs, spm_model=None, lowercase_targets=False):
@@ -53,16 +68,9 @@ def convert(task, task_dir, out, langs, spm_model=None, lowercase_targets=False)
                 raise InputError(f"--task-dir {task_dir}/{lang}/{split}.*: {e}") from None
             if lowercase_targets:
                 targets = [target.lower() for target in targets]
-            lines, unknown = unwritable_targets(targets, spm_model) if spm_model is not None else ([], set())
-            if lines and template.language_neutral_output:
-                missing = sorted(unknown & set(targets[lines[0] - 1]))
-                hint = (" (their lower case is: --lowercase-targets)"
-                        if all(spm_model.unk_id() not in spm_model.encode(ch.lower()) for ch in missing) else "")
-                raise InputError(f"{target_file}:{lines[0]}: the model's SentencePiece vocabulary has no "
-                                 f"{' '.join(missing)}, so no output can match this label{hint}")
-            if lines:
-                reports.append(f"{target_file}: {len(lines)} of {len(targets)} targets "
-                               f"({100 * len(lines) / len(targets):.1f} %) hold characters the model writes as <unk>")
+            report = check_writable(template, targets, spm_model, target_file) if spm_model is not None else None
+            if report:
+                reports.append(report)
             outputs[os.path.join(out, lang, f"{split}.source")] = sources
             outputs[os.path.join(out, lang, f"{split}.target")] = targets
     for path, lines in outputs.items():
