@@ -31,7 +31,8 @@ compare: env
 	PATH=$(abspath $(VENV))/bin:$$PATH $(PY) examples/compare/run.py $(WORK)/compare $(SIZE)
 
 # The papers' headline claims over seeds (make compare's mBART rows, examples/multisource's checkpoint
-# selection and examples/sga's translation, SEEDS runs each, on the testbed backbones)
+# selection, examples/sga's translation with distillation and its free generation, examples/csr's
+# translation, SEEDS runs each, on the testbed backbones)
 # -> $(WORK)/claims/claims.{md,json} (examples/compare/claims.py)
 SEEDS ?= 1,2,3
 claims: env

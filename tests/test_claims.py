@@ -103,11 +103,11 @@ def _sga_summary(tmp_path, seed, bleu):
 
 def test_sga_claims_average_the_supervised_pairs_and_read_zero_shot_against_chance(tmp_path):
     results = {1: _sga_summary(tmp_path, 1, {"sga": ((10, 14, 5), 1.0), "sga_ctc_only": ((9, 11, 4), 1.0),
-                                             "ar": ((12, 12, 2), 1.0)}),
+                                             "ar": ((12, 12, 2), 1.0), "sga_distilled": ((13, 14, 5), 1.0)}),
                2: _sga_summary(tmp_path, 2, {"sga": ((11, 13, 6), 2.0), "sga_ctc_only": ((10, 12, 5), 1.5),
-                                             "ar": ((11, 11, 1), 1.0)}),
+                                             "ar": ((11, 11, 1), 1.0), "sga_distilled": ((11, 16, 6), 1.0)}),
                3: _sga_summary(tmp_path, 3, {"sga": ((12, 12, 4), 1.5), "sga_ctc_only": ((11, 10, 3), 1.0),
-                                             "ar": ((13, 9, 3), 1.0)})}
+                                             "ar": ((13, 9, 3), 1.0), "sga_distilled": ((12, 14, 6), 1.0)})}
     rows = {row["id"]: row for row in claim_rows(results)}
     assert set(rows) == {claim.id for claim in CLAIMS if claim.source == "sga"}
     # denoising: mean over de and ru of SGA minus w/o: (1 + 3) / 2, (1 + 1) / 2, (1 + 2) / 2
@@ -117,6 +117,35 @@ def test_sga_claims_average_the_supervised_pairs_and_read_zero_shot_against_chan
     zero_shot = rows["003-zero-shot"]  # zh_CN only: 5 - 1, 6 - 2, 4 - 1.5
     assert zero_shot["languages"] == ["zh_CN-en_XX"] and zero_shot["per_seed"] == [4, 4, 2.5]
     assert zero_shot["baseline_mean"] == pytest.approx(1.5)
+    # distillation: the distilled SGA minus SGA over de and ru: (3 + 0) / 2, (0 + 3) / 2, (0 + 2) / 2
+    assert rows["003-distillation"]["per_seed"] == [1.5, 1.5, 1] and rows["003-distillation"]["baseline_mean"] == 12
+
+
+def _tradeoff(tmp_path, seed, meteor):
+    """free_generation.sh's tradeoff.tsv of one seed: ``meteor[(iterations, denoiser)]`` on en_XX (de_DE: 1.0)."""
+    path = tmp_path / f"tradeoff-{seed}.tsv"
+    lines = ["lang\titerations\tdenoiser\trouge_l\tmeteor_exact_stem\tdenoising_passes\tms_per_sentence"]
+    for lang in ("en_XX", "de_DE"):
+        lines += [f"{lang}\t{k}\t{denoiser}\t20.00\t{value if lang == 'en_XX' else 1.0:.2f}\t1.50\t3.0"
+                  for (k, denoiser), value in meteor.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return {"free_generation": claims.read_tradeoff(str(path))}
+
+
+def test_mask_predict_tradeoff_claims_compare_decodes_of_one_model_on_en_xx(tmp_path):
+    def seed(no, yes):  # METEOR at 2, 4, 8 iterations without and with the denoiser
+        return {**{(k, "no"): v for k, v in zip((2, 4, 8), no)}, **{(k, "yes"): v for k, v in zip((2, 4, 8), yes)}}
+    results = {1: _tradeoff(tmp_path, 1, seed((14.5, 15.5, 15.8), (15.3, 15.9, 16.1))),  # the paper's Table 4
+               2: _tradeoff(tmp_path, 2, seed((14.0, 15.0, 15.0), (15.0, 15.5, 15.6))),
+               3: _tradeoff(tmp_path, 3, seed((14.0, 14.0, 15.0), (14.0, 15.0, 15.0)))}
+    rows = {row["id"]: row for row in claim_rows(results)}
+    assert set(rows) == {claim.id for claim in CLAIMS if claim.source == "free_generation"}
+    # same iterations, denoiser minus none, averaged over 2 / 4 / 8: (0.8 + 0.4 + 0.3) / 3, (1 + 0.5 + 0.6) / 3, 1 / 3
+    assert rows["003-tradeoff-denoiser"]["per_seed"] == pytest.approx([0.5, 0.7, 1 / 3])
+    assert rows["003-tradeoff-denoiser"]["baseline_mean"] == pytest.approx((15.2667 + 14.6667 + 14.3333) / 3, abs=1e-4)
+    assert rows["003-tradeoff-iterations"]["per_seed"] == pytest.approx([1.3, 1.0, 1.0])
+    assert rows["003-tradeoff-4-denoised-vs-8"]["per_seed"] == pytest.approx([0.1, 0.5, 0.0])
+    assert rows["003-tradeoff-iterations"]["languages"] == ["en_XX"]
 
 
 def test_no_run_reads_finished_runs_and_names_an_unfinished_one(tmp_path, capsys):
@@ -129,3 +158,41 @@ def test_no_run_reads_finished_runs_and_names_an_unfinished_one(tmp_path, capsys
     assert claims.run_seed(str(work), 1, "testbed-small", ["sga", "compare"], run=False) is None
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "the compare run of seed 1 has not finished" in error
+
+
+def _csr_run(tmp_path, seed, bleu, distance):
+    """examples/csr's run directory of one seed: ``bleu[system] = (de->en, ru->en, zh->en)``, ``distance[system]`` the
+    Eq. 4 distance of de_DE-en_XX (systems: run.sh's baseline and stage2)."""
+    import json
+
+    work = tmp_path / f"seed-{seed}" / "csr_translation"
+    for system, (de, ru, zh) in bleu.items():
+        (work / system).mkdir(parents=True)
+        for name, value in (("scores.json", de), ("scores.ru_RU-en_XX.json", ru), ("scores.zh_CN-en_XX.json", zh)):
+            (work / system / name).write_text(json.dumps({"scores": {"bleu": value, "chrf": 50.0}}))
+    models = [{"model": str(work / "pretrained" / "mbart.cc25"), "distance": {"de_DE-en_XX": 9.9}}]
+    models += [{"model": str(work / system / "averaged.pt"), "distance": {"de_DE-en_XX": d}}
+               for system, d in distance.items()]
+    (work / "distance.json").write_text(json.dumps({"pairs": ["de_DE-en_XX"], "models": models}))
+    return claims.run_seed(str(work.parent), seed, "testbed-small", ["csr_translation"], run=False)
+
+
+def test_csr_translation_claims_read_bilingual_zero_shot_bleu_and_the_eq4_distance(tmp_path):
+    results = {1: _csr_run(tmp_path, 1, {"baseline": (50, 2, 1), "stage2": (52, 4, 1)}, {"baseline": 2.0, "stage2": 1.5}),
+               2: _csr_run(tmp_path, 2, {"baseline": (51, 3, 2), "stage2": (53, 3, 4)}, {"baseline": 2.2, "stage2": 1.8}),
+               3: _csr_run(tmp_path, 3, {"baseline": (49, 1, 1), "stage2": (52, 2, 2)}, {"baseline": 2.4, "stage2": 2.1})}
+    rows = {row["id"]: row for row in claim_rows(results)}
+    assert set(rows) == {claim.id for claim in CLAIMS if claim.source == "csr_translation"}
+    bilingual = rows["004-csr-bilingual"]  # stage2 - baseline on de->en: +2, +2, +3
+    assert bilingual["per_seed"] == [2, 2, 3] and bilingual["baseline_mean"] == 50
+    # mean 7/3, sd 0.5774: half 4.3027 * 0.5774 / sqrt(3) = 1.4342, the interval above zero
+    assert bilingual["interval"] == pytest.approx([7 / 3 - 1.4342, 7 / 3 + 1.4342], abs=1e-4)
+    assert bilingual["verdict"] == "reproduced"
+    zero_shot = rows["004-csr-zero-shot-translation"]  # mean over ru, zh: (2 + 0) / 2, (0 + 2) / 2, (1 + 1) / 2
+    assert zero_shot["languages"] == ["ru_RU-en_XX", "zh_CN-en_XX"] and zero_shot["per_seed"] == [1, 1, 1]
+    assert zero_shot["baseline_mean"] == pytest.approx((1.5 + 2.5 + 1) / 3)
+    distance = rows["004-csr-distance"]  # the pretrained model's row is not a system
+    assert distance["per_seed"] == pytest.approx([-0.5, -0.4, -0.3]) and distance["baseline_mean"] == pytest.approx(2.2)
+    # mean -0.4, sd 0.1: half 4.3027 * 0.1 / sqrt(3) = 0.2484, below zero as the paper's -0.35
+    assert distance["interval"] == pytest.approx([-0.6484, -0.1516], abs=1e-4) and distance["verdict"] == "reproduced"
+    assert "| -0.50 / -0.40 / -0.30 |" in markdown(list(rows.values()))  # Eq. 4: two decimals

@@ -6,6 +6,8 @@ updates, so every step of the recipe goes through the real command-line tools.
 import json
 import os
 import re
+import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -19,7 +21,13 @@ pytestmark = pytest.mark.slow
 
 def test_csr_recipe_runs_end_to_end_and_generates_restorations(benchmark_dir, pretrained_dir, tmp_path):
     work = tmp_path / "csr"
+    zero_shot_root = tmp_path / "zero-shot"  # a test-only pair (paper 004 Table III: XX -> TGT never trained)
+    (zero_shot_root / "ru_RU-de_DE").mkdir(parents=True)
+    for lang in ("ru_RU", "de_DE"):
+        shutil.copy(os.path.join(benchmark_dir, "tasks", "translation", "ru_RU-de_DE", f"test.{lang}"),
+                    zero_shot_root / "ru_RU-de_DE")
     env = {
+        "ZERO_SHOT": "ru_RU", "ZERO_SHOT_ROOT": str(zero_shot_root),
         "TEXT_DIR": os.path.join(benchmark_dir, "tasks", "translation", "en_XX-de_DE"),
         "PRETRAINED": os.path.join(pretrained_dir, "mbart.cc25"),
         "STAGE1_UPDATES": "6", "STAGE2_UPDATES": "6", "AVERAGE": "2", "MAX_TOKENS": "1024",
@@ -53,6 +61,14 @@ def test_csr_recipe_runs_end_to_end_and_generates_restorations(benchmark_dir, pr
     assert len(distance["models"]) == 3 and all(m["distance"]["en_XX-de_DE"] > 0 for m in distance["models"])
     summary = (work / "summary.md").read_text(encoding="utf-8")
     assert "| mBART finetune |" in summary and "| CSR (restore + finetune) |" in summary
+    # the zero-shot pair: ru_RU sources decoded into de_DE by both systems, scored against its references
+    assert "BLEU ru_RU-de_DE (zero-shot)" in summary
+    n_test = len((zero_shot_root / "ru_RU-de_DE" / "test.ru_RU").read_text(encoding="utf-8").splitlines())
+    for system in ("baseline", "stage2"):
+        assert json.loads((work / system / "scores.ru_RU-de_DE.json").read_text())["lines"] == n_test
+        hypotheses = [line for line in (work / system / "generate-test.ru_RU-de_DE.txt").read_text(
+            encoding="utf-8").splitlines() if line.startswith("H-")]
+        assert len(hypotheses) == n_test
 
     # fairseq-generate restores code-switched target sentences with the task itself
     out = run_tool("fairseq-generate", work / "data", "--user-dir", os.path.join(REPO, "fairseq_xlgen"),
@@ -89,6 +105,20 @@ def test_csr_recipe_on_chinese_switches_whole_gold_words(benchmark_dir, pretrain
     assert {side for side, _ in rates} == {"source", "target"}
     assert all(abs(float(rate) - 35) < 2.5 for _, rate in rates), rates
     assert (work / "stage2" / "scores.json").is_file() and (work / "baseline" / "scores.json").is_file()
+
+
+def test_prepare_translation_needs_both_sides_of_a_split_and_one_split(pretrained_dir, tmp_path):
+    script = os.path.join(REPO, "data_prep", "prepare_translation.sh")
+    model = os.path.join(pretrained_dir, "mbart.cc25")
+    (tmp_path / "text").mkdir()
+    (tmp_path / "text" / "test.ru_RU").write_text("\u043f\u0440\u0438\u0432\u0435\u0442\n", encoding="utf-8")
+    for expected in (f"{tmp_path}/text/test.en_XX: missing (each split needs both sides)",
+                     f"{tmp_path}/text: no {{train,valid,test}}.de_DE (check TEXT_DIR and the SRC/TGT codes)"):
+        src = "ru_RU" if "test.en_XX" in expected else "de_DE"
+        result = subprocess.run(["bash", script, tmp_path / "text", src, "en_XX", model, tmp_path / "out"],
+                                capture_output=True, text=True)
+        assert result.returncode == 2 and result.stderr.strip().splitlines()[-1] == f"error: {expected}"
+        assert not (tmp_path / "out").exists()
 
 
 def test_generate_with_both_sides_asks_for_one(benchmark_dir, translation_bin, pretrained_dir, tmp_path):

@@ -1,16 +1,15 @@
 """`make claims`: the papers' headline claims, measured with several seeds on one set of backbones.
 
-For each seed N: `examples/compare/run.py WORK_DIR/seed-N small --fixtures NAME --seed N --systems ...`
-and `SEED=N FIXTURES=NAME examples/multisource/run.sh WORK_DIR/seed-N/multisource small` (finished
-jobs are skipped on a rerun). Then each claim is one row: the paper's number, ours as the mean over
-seeds with a 95 % t-interval (Student's t with seeds - 1 degrees of freedom), and "reproduced" when
-the interval lies on the paper's side of zero, "not reproduced" when it lies on the other side or
-every seed measures no difference, "inconclusive" when it holds zero -> WORK_DIR/claims.{md,json}.
+For each seed N, the runs named below (finished jobs are skipped on a rerun). Then each claim is one row: the
+paper's number, ours as the mean over seeds with a 95 % t-interval (Student's t with seeds - 1 degrees of
+freedom), and "reproduced" when the interval lies on the paper's side of zero, "not reproduced" when it lies on
+the other side or every seed measures no difference, "inconclusive" when it holds zero -> WORK_DIR/claims.{md,json}.
 
-    python examples/compare/claims.py WORK_DIR [--seeds 1,2,3] [--fixtures testbed-small] [--only compare|multisource|sga]
-                                               [--no-run]
+    python examples/compare/claims.py WORK_DIR [--seeds 1,2,3] [--fixtures testbed-small] [--no-run]
+        [--only compare|multisource|sga|free_generation|csr_translation]
 
-Claims measured on make compare's title task (trained in en_XX, zero-shot in de_DE, ru_RU, zh_CN):
+Claims measured on make compare's title task (trained in en_XX, zero-shot in de_DE, ru_RU, zh_CN;
+`examples/compare/run.py WORK_DIR/seed-N small --fixtures NAME --seed N --systems ...`):
 * 002 (Li & Murray §6): two source languages on the same budget lower accidental translation (the
   wrong-language rate) on the languages neither run trains on (ru_RU, zh_CN) vs one source (paper: -68 %);
 * 001 (LAFT, Table 1): LAFT beats mBART (full) zero-shot in ROUGE-L (paper: +2.55 zh, +7.38 fr) and
@@ -21,17 +20,35 @@ Claims measured on make compare's title task (trained in en_XX, zero-shot in de_
   of the same update count in the trained language (paper: bilingual translation and summarization)
   and zero-shot (paper: zero-shot translation, 21 of 30 directions).
 Claims measured on examples/multisource's summarization task (the en_XX-only finetune, a checkpoint
-every 8 epochs, zero-shot in ru_RU and zh_CN):
+every 8 epochs, zero-shot in ru_RU and zh_CN; `SEED=N FIXTURES=NAME examples/multisource/run.sh
+WORK_DIR/seed-N/multisource small`):
 * 002 Tables 7-8: the checkpoint of lowest XLRS (en_XX vs target) scores higher zero-shot than the one
   best on the en_XX dev set, and close to the one best on the target dev set (the upper bound);
 * 002 Table 4: Spearman's rho between XLRS and zero-shot quality over the checkpoints is negative.
 Claims measured on examples/sga's translation (de_DE, ru_RU -> en_XX with one shared prompt set, zh_CN -> en_XX
-zero-shot; SGA_UPDATES updates per system, `SEED=N FIXTURES=NAME UPDATES=SGA_UPDATES examples/sga/run.sh
+zero-shot; SGA_UPDATES updates per system, `SEED=N FIXTURES=NAME UPDATES=SGA_UPDATES DISTILL=1 examples/sga/run.sh
 WORK_DIR/seed-N/sga small`):
 * 003 Table 1: SGA with its denoiser beats SGA w/o denoising (paper: +2.7 BLEU on xlmr.base), and beats the
   AR baseline of the same backbone, XLM-R with AT initialization (paper: +8.2 BLEU);
 * 003 Table 2: with shared prompts, zero-shot X -> En is well above chance (here: the BLEU of the same outputs
-  against another sentence's reference).
+  against another sentence's reference);
+* 003 §4.2 (Gu et al. 2018, not measured in the paper): SGA trained on the AR baseline's outputs (sequence-level
+  distillation, DISTILL=1) beats SGA trained on the references.
+Claims measured on examples/sga/free_generation.sh (SGA with Mask-Predict alignment on the title task, en_XX -> en_XX,
+SGA_UPDATES updates, `SEED=N FIXTURES=NAME UPDATES=SGA_UPDATES examples/sga/free_generation.sh
+WORK_DIR/seed-N/free_generation small`), paper 003 Table 4:
+* with the same number of Mask-Predict iterations, the CTC denoiser raises METEOR (paper: +0.8 / +0.4 / +0.3
+  at 2 / 4 / 8);
+* more iterations raise METEOR (8 vs 2 without the denoiser, paper: +1.3);
+* 4 iterations with the denoiser beat 8 without it (paper: +0.1 METEOR, and faster).
+Claims measured on examples/csr's translation in the paper's own setting (de_DE -> en_XX, stage 1 500 restore
+updates + stage 2 2500 finetune updates against a 3000-update finetune; zero-shot ru_RU, zh_CN -> en_XX with the
+de_DE -> en_XX model, `SEED=N FIXTURES=NAME SRC=de_DE TGT=en_XX ZERO_SHOT="ru_RU zh_CN" examples/csr/run.sh
+WORK_DIR/seed-N/csr_translation small`):
+* 004 Table II: CSR beats the mBART finetune in BLEU on bilingual translation (paper: De->En +1.4);
+* 004 Table III: and on zero-shot XX -> En translation (paper: 21 of 30 directions);
+* 004 Table VI: CSR narrows the cross-lingual representation distance of Eq. 4 more than the finetune does
+  (paper: En-De 8.25 -> 7.90).
 The other claims of the four papers need runs these do not make; claims.md lists them.
 """
 import argparse
@@ -51,10 +68,15 @@ SYSTEMS = ("mbart_full", "mbart_enc", "laft", "multi_source", "csr")
 SOURCE, ZERO_SHOT = "en_XX", ("de_DE", "ru_RU", "zh_CN")
 NEITHER = ("ru_RU", "zh_CN")  # zero-shot for the one-source and the two-source (en_XX + de_DE) runs
 SGA = os.path.join(HERE, "..", "sga", "run.sh")
-SOURCES = ("compare", "multisource", "sga")
+CSR = os.path.join(HERE, "..", "csr", "run.sh")
+FREE_GENERATION = os.path.join(HERE, "..", "sga", "free_generation.sh")
+SOURCES = ("compare", "multisource", "sga", "free_generation", "csr_translation")
 SGA_SUPERVISED, SGA_ZERO_SHOT = ("de_DE-en_XX", "ru_RU-en_XX"), ("zh_CN-en_XX",)
 #: updates per SGA system (SGA, w/o denoising, the AR baseline): about 30 minutes per seed on one thread
 SGA_UPDATES = 600
+#: examples/csr's translation run: the trained pair and the zero-shot pairs (XX -> the same target)
+CSR_PAIR, CSR_ZERO_SHOT = "de_DE-en_XX", ("ru_RU-en_XX", "zh_CN-en_XX")
+CSR_SYSTEMS = {"csr": "stage2", "mbart_full": "baseline"}  # claim names -> run.sh's save directories
 
 
 @dataclass(frozen=True)
@@ -115,6 +137,30 @@ def sga_difference(system, baseline, pairs):
     return difference
 
 
+def csr_translation_difference(measure, pairs):
+    """CSR's minus the mBART finetune's ``measure`` ("bleu" per pair, or "distance": Eq. 4 on the trained pair) in
+    examples/csr's translation run, averaged over ``pairs``."""
+    def difference(results):
+        table = results["csr_translation"][measure]
+        ours, base = (sum(table[CSR_SYSTEMS[system]][pair] for pair in pairs) / len(pairs)
+                      for system in ("csr", "mbart_full"))
+        return ours - base, base
+    return difference
+
+
+def mask_predict_difference(system, baseline, iterations=None):
+    """Table 4: METEOR (exact + stem) on en_XX of free_generation.sh's ``system`` decode minus ``baseline``'s, each
+    ``(Mask-Predict iterations, denoiser "yes"/"no")``; ``iterations``: compare ``("yes", "no")`` at each of these
+    iteration counts and average."""
+    def difference(results):
+        table = results["free_generation"][SOURCE]
+        pairs = ([((k, system), (k, baseline)) for k in iterations] if iterations else [(system, baseline)])
+        ours, base = (sum(table[str(k)][denoiser]["meteor_exact_stem"] for k, denoiser in side) / len(pairs)
+                      for side in zip(*pairs))
+        return ours - base, base
+    return difference
+
+
 CLAIMS = [
     Claim("002-accidental", "002 §6", "two sources (en_XX+de_DE) vs one: wrong-language rate, % points",
           "-68 % relative", "compare", compare_difference("multi_source", "mbart_full", "wrong_language_rate", NEITHER),
@@ -153,14 +199,33 @@ CLAIMS = [
     Claim("003-zero-shot", "003 Table 2", "SGA zero-shot with shared prompts vs chance (another sentence's "
           "reference): BLEU", "7.2-27.0 BLEU (xlmr.base; mTransformer 1.2-2.1)", "sga",
           sga_difference("sga", "chance", SGA_ZERO_SHOT), +1, SGA_ZERO_SHOT),
+    Claim("003-distillation", "003 §4.2", "SGA on the AR baseline's outputs (distillation) vs on the references: BLEU "
+          "X->en_XX", "not in the paper (NAT needs distillation: Gu et al. 2018)", "sga",
+          sga_difference("sga_distilled", "sga", SGA_SUPERVISED), +1, SGA_SUPERVISED),
+    Claim("003-tradeoff-denoiser", "003 Table 4", "Mask-Predict + denoiser vs Mask-Predict alone, same iterations "
+          "(2, 4, 8): METEOR, title task", "+0.8 / +0.4 / +0.3 METEOR", "free_generation",
+          mask_predict_difference("yes", "no", iterations=(2, 4, 8)), +1, (SOURCE,), digits=2),
+    Claim("003-tradeoff-iterations", "003 Table 4", "8 vs 2 Mask-Predict iterations, no denoiser: METEOR, title task",
+          "+1.3 METEOR", "free_generation", mask_predict_difference((8, "no"), (2, "no")), +1, (SOURCE,), digits=2),
+    Claim("003-tradeoff-4-denoised-vs-8", "003 Table 4", "4 iterations + denoiser vs 8 iterations alone: METEOR, "
+          "title task", "+0.1 METEOR (and 1.5x the speed)", "free_generation",
+          mask_predict_difference((4, "yes"), (8, "no")), +1, (SOURCE,), digits=2),
+    Claim("004-csr-bilingual", "004 Table II", "CSR vs the mBART finetune, translation: BLEU",
+          "+1.4 BLEU (IWSLT14 De->En: 37.8 -> 39.2)", "csr_translation",
+          csr_translation_difference("bleu", (CSR_PAIR,)), +1, (CSR_PAIR,)),
+    Claim("004-csr-zero-shot-translation", "004 Table III", "CSR vs the mBART finetune (both trained de_DE->en_XX), "
+          "zero-shot translation: BLEU", "higher BLEU in 21 of 30 XX->En directions", "csr_translation",
+          csr_translation_difference("bleu", CSR_ZERO_SHOT), +1, CSR_ZERO_SHOT),
+    Claim("004-csr-distance", "004 Table VI", "CSR vs the mBART finetune: representation distance of Eq. 4",
+          "-0.35 (En-De: 8.25 -> 7.90)", "csr_translation", csr_translation_difference("distance", (CSR_PAIR,)), -1,
+          (CSR_PAIR,), digits=2),
 ]
 
 NOT_MEASURED = [
-    ("003 Tables 3-4", "distillation helps the non-autoregressive model; the Mask-Predict x denoiser trade-off",
-     "needs DISTILL=1 and free_generation.sh runs with seeds"),
-    ("004 Tables II-III, VI", "CSR beats the mBART finetune in BLEU on bilingual and zero-shot translation, narrows "
-     "Eq. 4", "needs translation runs (examples/csr/ at SIZE small, about 80 minutes each) with seeds; the rows above "
-     "carry CSR to make compare's title task"),
+    ("003 Table 4", "the speed side of the Mask-Predict x denoiser trade-off", "free_generation.sh's tradeoff.tsv "
+     "gives ms per sentence, timed on a shared CPU: an observation, not a claim"),
+    ("003 Table 3", "SGA beats the AR model initialised from XLM-R on zero-shot free generation",
+     "free_generation.sh trains no AR model"),
 ]
 
 
@@ -215,6 +280,8 @@ SOURCE_TEXT = {
     "compare": "make compare's title task (2000 en_XX instances, 1000 updates per system)",
     "multisource": "examples/multisource's summarization (2000 en_XX instances, 40 epochs, a checkpoint every 8)",
     "sga": f"examples/sga's translation (2000 pairs per language, {SGA_UPDATES} updates per system)",
+    "free_generation": f"examples/sga/free_generation.sh's title task (en_XX, {SGA_UPDATES} updates)",
+    "csr_translation": "examples/csr's translation (2000 de_DE-en_XX pairs, 500 + 2500 updates vs 3000)",
 }
 
 
@@ -244,14 +311,24 @@ def read_json(path):
 
 def seed_runs(work, seed, fixtures):
     """``{source: (command, its environment additions, what to say when it fails)}``: the runs of one seed."""
-    multisource, sga = os.path.join(work, "multisource"), os.path.join(work, "sga")
+    multisource, sga, free, csr = (os.path.join(work, name)
+                                   for name in ("multisource", "sga", "free_generation", "csr_translation"))
     return {
         "compare": ([sys.executable, COMPARE, work, "small", "--fixtures", fixtures, "--seed", str(seed),
                      "--systems", ",".join(SYSTEMS)], {}, f"make compare with --seed {seed} failed; see {work}/logs/"),
         "multisource": (["bash", MULTISOURCE, multisource, "small"], {"SEED": str(seed), "FIXTURES": fixtures},
                         f"examples/multisource/run.sh with SEED={seed} failed; see {multisource}/"),
-        "sga": (["bash", SGA, sga, "small"], {"SEED": str(seed), "FIXTURES": fixtures, "UPDATES": str(SGA_UPDATES)},
+        "sga": (["bash", SGA, sga, "small"],
+                {"SEED": str(seed), "FIXTURES": fixtures, "UPDATES": str(SGA_UPDATES), "DISTILL": "1"},
                 f"examples/sga/run.sh with SEED={seed} failed; see {sga}/"),
+        "free_generation": (["bash", FREE_GENERATION, free, "small"],
+                            {"SEED": str(seed), "FIXTURES": fixtures, "UPDATES": str(SGA_UPDATES)},
+                            f"examples/sga/free_generation.sh with SEED={seed} failed; see {free}/"),
+        "csr_translation": (["bash", CSR, csr, "small"],
+                            {"SEED": str(seed), "FIXTURES": fixtures, "SRC": CSR_PAIR.split("-")[0],
+                             "TGT": CSR_PAIR.split("-")[1],
+                             "ZERO_SHOT": " ".join(pair.split("-")[0] for pair in CSR_ZERO_SHOT)},
+                            f"examples/csr/run.sh with SEED={seed} failed; see {csr}/"),
     }
 
 
@@ -263,6 +340,10 @@ def read_results(work, source):
         single = os.path.join(work, "multisource", "results", "single")
         return {"selection": read_json(os.path.join(single, "selection.json")),
                 "spearman": read_json(os.path.join(single, "spearman.json"))}
+    if source == "free_generation":
+        return read_tradeoff(os.path.join(work, "free_generation", "tradeoff.tsv"))
+    if source == "csr_translation":
+        return read_csr_translation(os.path.join(work, "csr_translation"))
     return read_sga_summary(os.path.join(work, "sga", "summary.tsv"))
 
 
@@ -296,6 +377,30 @@ def read_sga_summary(path):
     return table
 
 
+def read_tradeoff(path):
+    """free_generation.sh's tradeoff.tsv -> ``{lang: {iterations: {denoiser "yes"/"no": {column: value}}}}``."""
+    table = {}
+    with open(path, encoding="utf-8") as f:
+        header = f.readline().rstrip("\n").split("\t")
+        for line in f:
+            row = dict(zip(header, line.rstrip("\n").split("\t")))
+            table.setdefault(row["lang"], {}).setdefault(row["iterations"], {})[row["denoiser"]] = {
+                column: float(row[column]) for column in ("rouge_l", "meteor_exact_stem")}
+    return table
+
+
+def read_csr_translation(work):
+    """examples/csr's run directory -> ``{"bleu": {system: {pair: BLEU}}, "distance": {system: {pair: Eq. 4}}}``
+    (systems: run.sh's save directories, baseline and stage2)."""
+    bleu = {system: {CSR_PAIR: read_json(os.path.join(work, system, "scores.json"))["scores"]["bleu"],
+                     **{pair: read_json(os.path.join(work, system, f"scores.{pair}.json"))["scores"]["bleu"]
+                        for pair in CSR_ZERO_SHOT}}
+            for system in CSR_SYSTEMS.values()}
+    distance = {os.path.basename(os.path.dirname(row["model"])): row["distance"]
+                for row in read_json(os.path.join(work, "distance.json"))["models"]}
+    return {"bleu": bleu, "distance": {system: distance[system] for system in CSR_SYSTEMS.values()}}
+
+
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("work", metavar="WORK_DIR")
@@ -303,7 +408,8 @@ def main(argv):
                         "interval; default 1,2,3)")
     parser.add_argument("--fixtures", default="testbed-small", help="the shipped backbones (fixtures/NAME)")
     parser.add_argument("--only", choices=SOURCES, help="run and report only the claims of make compare's runs, "
-                        "of examples/multisource's or of examples/sga's (default: all three)")
+                        "of examples/multisource's, of examples/sga's run.sh or free_generation.sh, or of "
+                        "examples/csr's translation (default: all five)")
     parser.add_argument("--no-run", action="store_true", help="tabulate the finished runs in WORK_DIR without "
                         "starting them (a rerun skips finished work, but checking it takes minutes per seed)")
     args = parser.parse_args(argv)
