@@ -196,3 +196,17 @@ def test_csr_translation_claims_read_bilingual_zero_shot_bleu_and_the_eq4_distan
     # mean -0.4, sd 0.1: half 4.3027 * 0.1 / sqrt(3) = 0.2484, below zero as the paper's -0.35
     assert distance["interval"] == pytest.approx([-0.6484, -0.1516], abs=1e-4) and distance["verdict"] == "reproduced"
     assert "| -0.50 / -0.40 / -0.30 |" in markdown(list(rows.values()))  # Eq. 4: two decimals
+
+
+def test_only_takes_several_runs_and_names_an_unknown_one(tmp_path, capsys):
+    (tmp_path / "seed-1" / "sga").mkdir(parents=True)
+    (tmp_path / "seed-1" / "sga" / "summary.tsv").write_text("system\tpair\tbleu\tbleu_other_ref\tmean_passes\n",
+                                                             encoding="utf-8")
+    with pytest.raises(SystemExit) as exit_info:
+        claims.main([str(tmp_path), "--only", "sga,csr", "--no-run"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].endswith(
+        "--only sga,csr: choose from compare,multisource,sga,free_generation,csr_translation")
+    # two runs named: the first one's finished table is read, the second's absence named
+    assert claims.main([str(tmp_path), "--seeds", "1", "--only", "sga,free_generation", "--no-run"]) == 1
+    assert "the free_generation run of seed 1 has not finished" in capsys.readouterr().err

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from fairseq.data import Dictionary
 
-from conftest import REPO, run_tool
+from conftest import REPO, run_tool, tool_env
 from fairseq_xlgen.data.code_switching import CodeSwitchLexicon, UnitSegmenter, code_switch
 
 pytestmark = pytest.mark.slow
@@ -105,6 +105,20 @@ def test_csr_recipe_on_chinese_switches_whole_gold_words(benchmark_dir, pretrain
     assert {side for side, _ in rates} == {"source", "target"}
     assert all(abs(float(rate) - 35) < 2.5 for _, rate in rates), rates
     assert (work / "stage2" / "scores.json").is_file() and (work / "baseline" / "scores.json").is_file()
+
+
+@pytest.mark.parametrize("zero_shot, expected", [
+    ("de_DE", "ZERO_SHOT=de_DE: de_DE is a language of the trained pair en_XX-de_DE"),
+    ("ru_RU", "ZERO_SHOT=ru_RU: set ZERO_SHOT_ROOT to a directory of XX-de_DE/ test pairs")])
+def test_recipe_refuses_a_bad_zero_shot_setting_before_any_work(benchmark_dir, pretrained_dir, tmp_path, zero_shot,
+                                                                 expected):
+    env = tool_env(TEXT_DIR=os.path.join(benchmark_dir, "tasks", "translation", "en_XX-de_DE"),
+                   PRETRAINED=os.path.join(pretrained_dir, "mbart.cc25"), ZERO_SHOT=zero_shot)
+    env.pop("ZERO_SHOT_ROOT", None)
+    result = subprocess.run(["bash", os.path.join(REPO, "examples", "csr", "run.sh"), tmp_path / "work"],
+                            capture_output=True, text=True, env=env)
+    assert result.returncode == 2 and result.stderr.strip().splitlines()[-1] == f"error: {expected}"
+    assert not (tmp_path / "work").exists()
 
 
 def test_prepare_translation_needs_both_sides_of_a_split_and_one_split(pretrained_dir, tmp_path):

@@ -6,7 +6,7 @@ freedom), and "reproduced" when the interval lies on the paper's side of zero, "
 the other side or every seed measures no difference, "inconclusive" when it holds zero -> WORK_DIR/claims.{md,json}.
 
     python examples/compare/claims.py WORK_DIR [--seeds 1,2,3] [--fixtures testbed-small] [--no-run]
-        [--only compare|multisource|sga|free_generation|csr_translation]
+        [--only RUN[,RUN...]]   RUN: compare, multisource, sga, free_generation, csr_translation
 
 Claims measured on make compare's title task (trained in en_XX, zero-shot in de_DE, ru_RU, zh_CN;
 `examples/compare/run.py WORK_DIR/seed-N small --fixtures NAME --seed N --systems ...`):
@@ -215,7 +215,7 @@ CLAIMS = [
           csr_translation_difference("bleu", (CSR_PAIR,)), +1, (CSR_PAIR,)),
     Claim("004-csr-zero-shot-translation", "004 Table III", "CSR vs the mBART finetune (both trained de_DE->en_XX), "
           "zero-shot translation: BLEU", "higher BLEU in 21 of 30 XX->En directions", "csr_translation",
-          csr_translation_difference("bleu", CSR_ZERO_SHOT), +1, CSR_ZERO_SHOT),
+          csr_translation_difference("bleu", CSR_ZERO_SHOT), +1, CSR_ZERO_SHOT, digits=2),
     Claim("004-csr-distance", "004 Table VI", "CSR vs the mBART finetune: representation distance of Eq. 4",
           "-0.35 (En-De: 8.25 -> 7.90)", "csr_translation", csr_translation_difference("distance", (CSR_PAIR,)), -1,
           (CSR_PAIR,), digits=2),
@@ -365,27 +365,28 @@ def run_seed(work, seed, fixtures, sources, run=True):
     return results
 
 
+def read_tsv_rows(path):
+    """The rows of a tab-separated table with a header line, each a ``{column: text}`` dict."""
+    with open(path, encoding="utf-8") as f:
+        header = f.readline().rstrip("\n").split("\t")
+        return [dict(zip(header, line.rstrip("\n").split("\t"))) for line in f]
+
+
 def read_sga_summary(path):
     """examples/sga's summary.tsv -> ``{system: {pair: {"bleu": ..., "bleu_other_ref": ...}}}``."""
     table = {}
-    with open(path, encoding="utf-8") as f:
-        header = f.readline().rstrip("\n").split("\t")
-        for line in f:
-            row = dict(zip(header, line.rstrip("\n").split("\t")))
-            table.setdefault(row["system"], {})[row["pair"]] = {
-                "bleu": float(row["bleu"]), "bleu_other_ref": float(row["bleu_other_ref"])}
+    for row in read_tsv_rows(path):
+        table.setdefault(row["system"], {})[row["pair"]] = {
+            "bleu": float(row["bleu"]), "bleu_other_ref": float(row["bleu_other_ref"])}
     return table
 
 
 def read_tradeoff(path):
     """free_generation.sh's tradeoff.tsv -> ``{lang: {iterations: {denoiser "yes"/"no": {column: value}}}}``."""
     table = {}
-    with open(path, encoding="utf-8") as f:
-        header = f.readline().rstrip("\n").split("\t")
-        for line in f:
-            row = dict(zip(header, line.rstrip("\n").split("\t")))
-            table.setdefault(row["lang"], {}).setdefault(row["iterations"], {})[row["denoiser"]] = {
-                column: float(row[column]) for column in ("rouge_l", "meteor_exact_stem")}
+    for row in read_tsv_rows(path):
+        table.setdefault(row["lang"], {}).setdefault(row["iterations"], {})[row["denoiser"]] = {
+            column: float(row[column]) for column in ("rouge_l", "meteor_exact_stem")}
     return table
 
 
@@ -407,9 +408,9 @@ def main(argv):
     parser.add_argument("--seeds", default="1,2,3", help="comma-separated fairseq-train seeds (at least 2 give an "
                         "interval; default 1,2,3)")
     parser.add_argument("--fixtures", default="testbed-small", help="the shipped backbones (fixtures/NAME)")
-    parser.add_argument("--only", choices=SOURCES, help="run and report only the claims of make compare's runs, "
-                        "of examples/multisource's, of examples/sga's run.sh or free_generation.sh, or of "
-                        "examples/csr's translation (default: all five)")
+    parser.add_argument("--only", metavar="RUNS", help=f"comma-separated runs whose claims to run and report, of "
+                        f"{','.join(SOURCES)}: make compare's, examples/multisource's, examples/sga's run.sh and "
+                        "free_generation.sh, examples/csr's translation (default: all five)")
     parser.add_argument("--no-run", action="store_true", help="tabulate the finished runs in WORK_DIR without "
                         "starting them (a rerun skips finished work, but checking it takes minutes per seed)")
     args = parser.parse_args(argv)
@@ -419,7 +420,10 @@ def main(argv):
         parser.error(f"--seeds {args.seeds}: expected comma-separated integers, e.g. 1,2,3")
     if not seeds:
         parser.error("--seeds: give at least one seed")
-    sources = [args.only] if args.only else list(SOURCES)
+    sources = [s for s in args.only.split(",") if s] if args.only else list(SOURCES)
+    unknown = [s for s in sources if s not in SOURCES]
+    if unknown or not sources:
+        parser.error(f"--only {args.only}: choose from {','.join(SOURCES)}")
     results = {}
     for seed in seeds:
         results[seed] = run_seed(os.path.join(args.work, f"seed-{seed}"), seed, args.fixtures, sources,

@@ -52,22 +52,23 @@ DATA=$WORK/data; LEX=$WORK/lexicon
 for f in "$TEXT_DIR/train.$SRC" "$TEXT_DIR/train.$TGT"; do
   [ -f "$f" ] || { echo "error: $f: missing (TEXT_DIR needs the training pairs; check SRC and TGT)" >&2; exit 2; }
 done
-log "binarize with the pretrained SentencePiece model and dict.txt"
-bash "$HERE/../../data_prep/prepare_translation.sh" "$TEXT_DIR" "$SRC" "$TGT" "$PRETRAINED" "$DATA"
-log "unsupervised lexicon: word2vec -> VecMap -> top-3 CSLS"
-bash "$HERE/../../data_prep/build_lexicon.sh" "$DATA/spm" "$SRC" "$TGT" "$PRETRAINED" "$LEX"
 zero_shot_pairs=()
 for lang in ${ZERO_SHOT//,/ }; do
   [ "$lang" != "$SRC" ] && [ "$lang" != "$TGT" ] \
     || { echo "error: ZERO_SHOT=$ZERO_SHOT: $lang is a language of the trained pair $SRC-$TGT" >&2; exit 2; }
   zero_shot_pairs+=("$lang-$TGT")
 done
+[ ${#zero_shot_pairs[@]} -eq 0 ] || [ -n "${ZERO_SHOT_ROOT:-}" ] \
+  || { echo "error: ZERO_SHOT=$ZERO_SHOT: set ZERO_SHOT_ROOT to a directory of XX-$TGT/ test pairs" >&2; exit 2; }
+log "binarize with the pretrained SentencePiece model and dict.txt"
+bash "$HERE/../../data_prep/prepare_translation.sh" "$TEXT_DIR" "$SRC" "$TGT" "$PRETRAINED" "$DATA"
 if [ ${#zero_shot_pairs[@]} -gt 0 ]; then
-  : "${ZERO_SHOT_ROOT:?with ZERO_SHOT and TEXT_DIR, set ZERO_SHOT_ROOT to a directory of XX-$TGT/ test pairs}"
   log "binarize the zero-shot pairs (${zero_shot_pairs[*]}), never trained on"
   bash "$HERE/../../data_prep/prepare_translation_pairs.sh" "$ZERO_SHOT_ROOT" "$PRETRAINED" "$WORK/zero_shot" \
     "${zero_shot_pairs[@]}"
 fi
+log "unsupervised lexicon: word2vec -> VecMap -> top-3 CSLS"
+bash "$HERE/../../data_prep/build_lexicon.sh" "$DATA/spm" "$SRC" "$TGT" "$PRETRAINED" "$LEX"
 
 common=(--user-dir "$USER_DIR" --langs "$MBART_LANGS" --source-lang "$SRC" --target-lang "$TGT"
         --arch "$ARCH" "${MBART_ARCH_FLAGS[@]}" --criterion label_smoothed_cross_entropy --label-smoothing 0.2
