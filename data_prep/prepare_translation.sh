@@ -3,10 +3,10 @@
 #
 #   data_prep/prepare_translation.sh TEXT_DIR SRC TGT MODEL_DIR OUT_DIR
 #
-# TEXT_DIR holds {train,valid,test}.{SRC,TGT} (one sentence per line; missing splits are
-# skipped, at least one is required: a test-only pair serves zero-shot evaluation). MODEL_DIR is an mbart.cc25-style directory (dict.txt +
-# sentence.bpe.model). Writes OUT_DIR/spm/ (SentencePiece pieces) and the fairseq binaries in
-# OUT_DIR. Steps already done are skipped; a finished run leaves OUT_DIR/.done.
+# TEXT_DIR holds {train,valid,test}.{SRC,TGT} (one sentence per line; missing splits are skipped,
+# at least one is required: a test-only pair serves zero-shot evaluation). MODEL_DIR is an
+# mbart.cc25-style directory (dict.txt + sentence.bpe.model). Writes OUT_DIR/spm/ (SentencePiece
+# pieces) and the fairseq binaries in OUT_DIR. Steps already done are skipped; a finished run leaves OUT_DIR/.done.
 set -euo pipefail
 [ $# -eq 5 ] || { sed -n '2,10p' "$0" >&2; exit 2; }
 TEXT=$1; SRC=$2; TGT=$3; MODEL=$4; OUT=$5

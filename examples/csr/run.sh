@@ -93,7 +93,8 @@ finetune "$WORK/baseline" "$PRETRAINED/model.pt" $(( STAGE1_UPDATES + STAGE2_UPD
   --task translation_from_pretrained_bart
 
 decode() {  # decode SYSTEM DATA_DIR SOURCE_LANG TEXT_DIR SUFFIX: beam 5 on test, then BLEU and chrF
-  local system=$1 data=$2 src=$3 text=$4 suffix=$5 out=$WORK/$1/generate-test$5.txt
+  local system=$1 data=$2 src=$3 text=$4 suffix=$5
+  local out=$WORK/$system/generate-test$suffix.txt
   if [ ! -s "$out" ]; then
     fairseq-generate "$data" --user-dir "$USER_DIR" \
       --task translation_from_pretrained_bart --langs "$MBART_LANGS" --source-lang "$src" --target-lang "$TGT" \
