@@ -21,13 +21,14 @@ pytestmark = pytest.mark.slow
 
 def test_csr_recipe_runs_end_to_end_and_generates_restorations(benchmark_dir, pretrained_dir, tmp_path):
     work = tmp_path / "csr"
-    zero_shot_root = tmp_path / "zero-shot"  # a test-only pair (paper 004 Table III: XX -> TGT never trained)
-    (zero_shot_root / "ru_RU-de_DE").mkdir(parents=True)
-    for lang in ("ru_RU", "de_DE"):
-        shutil.copy(os.path.join(benchmark_dir, "tasks", "translation", "ru_RU-de_DE", f"test.{lang}"),
-                    zero_shot_root / "ru_RU-de_DE")
+    zero_shot_root = tmp_path / "zero-shot"  # test-only pairs (paper 004 Table III: XX -> TGT never trained)
+    for source in ("ru_RU", "zh_CN"):
+        (zero_shot_root / f"{source}-de_DE").mkdir(parents=True)
+        for lang in (source, "de_DE"):
+            shutil.copy(os.path.join(benchmark_dir, "tasks", "translation", f"{source}-de_DE", f"test.{lang}"),
+                        zero_shot_root / f"{source}-de_DE")
     env = {
-        "ZERO_SHOT": "ru_RU", "ZERO_SHOT_ROOT": str(zero_shot_root),
+        "ZERO_SHOT": "ru_RU,zh_CN", "ZERO_SHOT_ROOT": str(zero_shot_root),
         "TEXT_DIR": os.path.join(benchmark_dir, "tasks", "translation", "en_XX-de_DE"),
         "PRETRAINED": os.path.join(pretrained_dir, "mbart.cc25"),
         "STAGE1_UPDATES": "6", "STAGE2_UPDATES": "6", "AVERAGE": "2", "MAX_TOKENS": "1024",
@@ -61,14 +62,16 @@ def test_csr_recipe_runs_end_to_end_and_generates_restorations(benchmark_dir, pr
     assert len(distance["models"]) == 3 and all(m["distance"]["en_XX-de_DE"] > 0 for m in distance["models"])
     summary = (work / "summary.md").read_text(encoding="utf-8")
     assert "| mBART finetune |" in summary and "| CSR (restore + finetune) |" in summary
-    # the zero-shot pair: ru_RU sources decoded into de_DE by both systems, scored against its references
-    assert "BLEU ru_RU-de_DE (zero-shot)" in summary
-    n_test = len((zero_shot_root / "ru_RU-de_DE" / "test.ru_RU").read_text(encoding="utf-8").splitlines())
-    for system in ("baseline", "stage2"):
-        assert json.loads((work / system / "scores.ru_RU-de_DE.json").read_text())["lines"] == n_test
-        hypotheses = [line for line in (work / system / "generate-test.ru_RU-de_DE.txt").read_text(
-            encoding="utf-8").splitlines() if line.startswith("H-")]
-        assert len(hypotheses) == n_test
+    # the zero-shot pairs: Cyrillic ru_RU and unspaced zh_CN sources decoded into de_DE by both systems, each
+    # scored against its references
+    for pair in ("ru_RU-de_DE", "zh_CN-de_DE"):
+        assert f"BLEU {pair} (zero-shot)" in summary
+        n_test = len((zero_shot_root / pair / "test.de_DE").read_text(encoding="utf-8").splitlines())
+        for system in ("baseline", "stage2"):
+            assert json.loads((work / system / f"scores.{pair}.json").read_text())["lines"] == n_test
+            hypotheses = [line for line in (work / system / f"generate-test.{pair}.txt").read_text(
+                encoding="utf-8").splitlines() if line.startswith("H-")]
+            assert len(hypotheses) == n_test
 
     # fairseq-generate restores code-switched target sentences with the task itself
     out = run_tool("fairseq-generate", work / "data", "--user-dir", os.path.join(REPO, "fairseq_xlgen"),
