@@ -32,7 +32,7 @@ compare: env
 
 # The papers' headline claims over seeds (make compare's mBART rows, examples/multisource's checkpoint
 # selection, examples/sga's translation with distillation and its free generation, examples/csr's
-# translation, SEEDS runs each, on the testbed backbones)
+# translation, examples/laft's six systems on summarization, SEEDS runs each, on the testbed backbones)
 # -> $(WORK)/claims/claims.{md,json} (examples/compare/claims.py)
 SEEDS ?= 1,2,3
 claims: env

@@ -1,4 +1,6 @@
 """examples/compare/claims.py: the claims table's statistics worked by hand on made-up per-seed tables."""
+import json
+
 import pytest
 
 from conftest import load_example
@@ -163,7 +165,6 @@ def test_no_run_reads_finished_runs_and_names_an_unfinished_one(tmp_path, capsys
 def _csr_run(tmp_path, seed, bleu, distance):
     """examples/csr's run directory of one seed: ``bleu[system] = (de->en, ru->en, zh->en)``, ``distance[system]`` the
     Eq. 4 distance of de_DE-en_XX (systems: run.sh's baseline and stage2)."""
-    import json
 
     work = tmp_path / f"seed-{seed}" / "csr_translation"
     for system, (de, ru, zh) in bleu.items():
@@ -206,7 +207,49 @@ def test_only_takes_several_runs_and_names_an_unknown_one(tmp_path, capsys):
         claims.main([str(tmp_path), "--only", "sga,csr", "--no-run"])
     assert exit_info.value.code == 2
     assert capsys.readouterr().err.strip().splitlines()[-1].endswith(
-        "--only sga,csr: choose from compare,multisource,sga,free_generation,csr_translation")
+        "--only sga,csr: choose from compare,multisource,sga,free_generation,csr_translation,laft")
     # two runs named: the first one's finished table is read, the second's absence named
     assert claims.main([str(tmp_path), "--seeds", "1", "--only", "sga,free_generation", "--no-run"]) == 1
     assert "the free_generation run of seed 1 has not finished" in capsys.readouterr().err
+
+
+def _laft_run(tmp_path, seed, rouge, wrong):
+    """examples/laft's summary.json of one seed: each system's zero-shot SP-ROUGE-L and wrong-language rate on de_DE,
+    ru_RU, zh_CN (``rouge[system]`` a triple, ``wrong[system]`` one rate); en_XX and translate-train rows are no
+    claim's."""
+    work = tmp_path / f"seed-{seed}" / "laft" / "results"
+    work.mkdir(parents=True)
+    rows = [{"setting": "zero-shot", "system": system, "lang": lang, "rougeL": 0.0, "sp_rougeL": value,
+             "wrong_language_rate": wrong.get(system, 0.0)}
+            for system, values in rouge.items() for lang, value in zip(("de_DE", "ru_RU", "zh_CN"), values)]
+    rows += [{"setting": "zero-shot", "system": system, "lang": "en_XX", "rougeL": 0.0, "sp_rougeL": score,
+              "wrong_language_rate": 0.0} for system, score in (("tm_adv", 99.0), ("laft", 0.0))]  # trained, no claim's
+    rows.append({"setting": "translate-train-zh_CN", "system": "laft", "lang": "zh_CN", "rougeL": 0.0,
+                 "sp_rougeL": 99.0, "wrong_language_rate": 0.0})
+    (work / "summary.json").write_text(json.dumps({"systems": rows, "adversary": {}}))
+    return claims.run_seed(str(work.parent.parent), seed, "testbed-small", ["laft"], run=False)
+
+
+def test_laft_claims_read_the_zero_shot_summary_and_rank_the_six_systems_against_the_paper(tmp_path):
+    # paper's order: laft > enc > enc_top2 > full > adapter > tm_adv (zh ROUGE-L 46.37 ... 31.41)
+    in_order = {"laft": (40, 50, 60), "enc": (45, 45, 45), "enc_top2": (44, 44, 44), "full": (30, 30, 36),
+                "adapter": (20, 20, 20), "tm_adv": (10, 10, 10)}
+    swapped = {**in_order, "enc": (52, 50, 51)}  # enc above laft (mean 51 vs 50): 14 pairs agree, 1 disagrees
+    reversed_order = dict(zip(in_order, reversed(list(in_order.values()))))
+    results = {1: _laft_run(tmp_path, 1, in_order, {"full": 90, "laft": 30}),
+               2: _laft_run(tmp_path, 2, swapped, {"full": 80, "laft": 40}),
+               3: _laft_run(tmp_path, 3, reversed_order, {"full": 70, "laft": 10})}
+    rows = {row["id"]: row for row in claim_rows(results)}
+    assert set(rows) == {claim.id for claim in CLAIMS if claim.source == "laft"}
+    order = rows["001-baseline-order"]  # Kendall tau: 15/15, (14 - 1)/15, -15/15
+    assert order["per_seed"] == pytest.approx([1.0, 13 / 15, -1.0]) and order["baseline_mean"] == 0
+    assert order["relative"] is None and order["verdict"] == "a size: compare with the paper's"  # paper: 1
+    rouge = rows["001-laft-rouge-summarization"]  # laft - full, means over de, ru, zh: 50 - 32, 50 - 32, 10 - 44
+    assert rouge["per_seed"] == pytest.approx([18, 18, -34]) and rouge["baseline_mean"] == pytest.approx(36)
+    # LAFT - enc: 50 - 45, 50 - 51, 10 - 20 (reversed: LAFT gets tm_adv's 10, enc adapter's 20, Adapter enc's 45);
+    # LAFT - Adapter: 50 - 20, 50 - 20, 10 - 45
+    assert rows["001-laft-vs-enc-summarization"]["per_seed"] == pytest.approx([5, -1, -10])
+    assert rows["001-laft-vs-adapter"]["per_seed"] == pytest.approx([30, 30, -35])
+    language = rows["001-laft-language-summarization"]
+    assert language["per_seed"] == [-60, -40, -60] and language["baseline_mean"] == 80
+    assert "| +1.00 / +0.87 / -1.00 |" in markdown(list(rows.values()))

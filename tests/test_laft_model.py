@@ -2,6 +2,7 @@
 components loading and its errors, the frozen backbone, and xlgen-language-components."""
 import argparse
 import os
+import subprocess
 
 import pytest
 import torch
@@ -14,7 +15,7 @@ from fairseq_xlgen.errors import InputError, InputFileError
 from fairseq_xlgen.pretrained import MBART_CC25_LANGS
 from fairseq_xlgen.modules.language_components import mean_pool, sentence_token_mask
 
-from conftest import tool_env
+from conftest import REPO, tool_env
 
 MBART_LARGE_CC25 = 610_851_840
 TASK_MODULE_LARGE = 25_192_448  # two mBART-large encoder layers, no final LayerNorm
@@ -327,3 +328,18 @@ def test_adversary_every_k_updates_and_its_weight(tiny_dictionary, num_updates, 
     expected = log["nll_loss"] + (log["cls_loss"] + (0.5 * log["adv_loss"] if adversary_active else 0)) * 6 / 2
     assert sample_size == 6 and log["cls_texts"] == 2
     assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+@pytest.mark.parametrize("size, stage1, expected", [
+    ("small", "0", "STAGE1_UPDATES 0: give a positive number of updates"),
+    ("small", "1.5k", "STAGE1_UPDATES 1.5k: give a positive number of updates"),
+    ("huge", "", "SIZE huge: choose tiny, small or base")])
+def test_recipe_refuses_bad_settings_before_any_work(tmp_path, size, stage1, expected):
+    """examples/laft/run.sh: a one-line error and exit 2 before the benchmark or any data is written."""
+    env = tool_env(STAGE1_UPDATES=stage1) if stage1 else tool_env()
+    if not stage1:
+        env.pop("STAGE1_UPDATES", None)
+    result = subprocess.run(["bash", os.path.join(REPO, "examples", "laft", "run.sh"), tmp_path / "work", size],
+                            capture_output=True, text=True, env=env)
+    assert result.returncode == 2 and result.stderr.strip().splitlines() == [f"error: {expected}"]
+    assert not (tmp_path / "work").exists()

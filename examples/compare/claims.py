@@ -6,7 +6,7 @@ freedom), and "reproduced" when the interval lies on the paper's side of zero, "
 the other side or every seed measures no difference, "inconclusive" when it holds zero -> WORK_DIR/claims.{md,json}.
 
     python examples/compare/claims.py WORK_DIR [--seeds 1,2,3] [--fixtures testbed-small] [--no-run]
-        [--only RUN[,RUN...]]   RUN: compare, multisource, sga, free_generation, csr_translation
+        [--only RUN[,RUN...]]   RUN: compare, multisource, sga, free_generation, csr_translation, laft
 
 Claims measured on make compare's title task (trained in en_XX, zero-shot in de_DE, ru_RU, zh_CN;
 `examples/compare/run.py WORK_DIR/seed-N small --fixtures NAME --seed N --systems ...`):
@@ -49,6 +49,12 @@ WORK_DIR/seed-N/csr_translation small`):
 * 004 Table III: and on zero-shot XX -> En translation (paper: 21 of 30 directions);
 * 004 Table VI: CSR narrows the cross-lingual representation distance of Eq. 4 more than the finetune does
   (paper: En-De 8.25 -> 7.90).
+Claims measured on examples/laft's summarization, paper 001's own task and six systems (zero-shot in de_DE, ru_RU,
+zh_CN; `SEED=N FIXTURES=NAME TRANSLATE_TRAIN= examples/laft/run.sh WORK_DIR/seed-N/laft small`):
+* 001 Table 1: LAFT beats mBART (full) and mBART (enc) zero-shot in ROUGE-L and stays in the target language, on
+  summarization; Table 3: it beats the Adapter baseline;
+* 001 Tables 1, 3: LAFT and the baselines mBART (enc), mBART (enc top-2), mBART (full), Adapter and TM+adv come in
+  the paper's order (Kendall's tau with it; 1 is the same order).
 The other claims of the four papers need runs these do not make; claims.md lists them.
 """
 import argparse
@@ -70,13 +76,19 @@ NEITHER = ("ru_RU", "zh_CN")  # zero-shot for the one-source and the two-source 
 SGA = os.path.join(HERE, "..", "sga", "run.sh")
 CSR = os.path.join(HERE, "..", "csr", "run.sh")
 FREE_GENERATION = os.path.join(HERE, "..", "sga", "free_generation.sh")
-SOURCES = ("compare", "multisource", "sga", "free_generation", "csr_translation")
+LAFT = os.path.join(HERE, "..", "laft", "run.sh")
+SOURCES = ("compare", "multisource", "sga", "free_generation", "csr_translation", "laft")
 SGA_SUPERVISED, SGA_ZERO_SHOT = ("de_DE-en_XX", "ru_RU-en_XX"), ("zh_CN-en_XX",)
 #: updates per SGA system (SGA, w/o denoising, the AR baseline): about 30 minutes per seed on one thread
 SGA_UPDATES = 600
 #: examples/csr's translation run: the trained pair and the zero-shot pairs (XX -> the same target)
 CSR_PAIR, CSR_ZERO_SHOT = "de_DE-en_XX", ("ru_RU-en_XX", "zh_CN-en_XX")
 CSR_SYSTEMS = {"csr": "stage2", "mbart_full": "baseline"}  # claim names -> run.sh's save directories
+#: examples/laft's systems under make compare's names (the others keep theirs: enc_top2, adapter, tm_adv)
+LAFT_SYSTEMS = {"full": "mbart_full", "enc": "mbart_enc", "laft": "laft"}
+#: paper 001's zero-shot zh->zh ROUGE-L of LAFT and its five baselines (Tables 1 and 3), whose order is a claim
+LAFT_PAPER_ROUGE_ZH = {"laft": 46.37, "mbart_enc": 45.85, "enc_top2": 44.85, "mbart_full": 43.82, "adapter": 43.05,
+                       "tm_adv": 31.41}
 
 
 @dataclass(frozen=True)
@@ -96,10 +108,11 @@ class Claim:
     digits: int = 1
 
 
-def compare_difference(system, baseline, measure, langs):
-    """``system``'s minus ``baseline``'s ``measure`` in make compare's table, averaged over ``langs``."""
+def compare_difference(system, baseline, measure, langs, source="compare"):
+    """``system``'s minus ``baseline``'s ``measure`` in make compare's table (or ``source``'s table of the same
+    form), averaged over ``langs``."""
     def difference(results):
-        table = results["compare"]
+        table = results[source]
         ours = sum(table[system]["targets"][lang][measure] for lang in langs) / len(langs)
         base = sum(table[baseline]["targets"][lang][measure] for lang in langs) / len(langs)
         return ours - base, base
@@ -146,6 +159,15 @@ def csr_translation_difference(measure, pairs):
                       for system in ("csr", "mbart_full"))
         return ours - base, base
     return difference
+
+
+def laft_order_agreement(results):
+    """Kendall's tau between paper 001's order of LAFT and its five baselines (zh ROUGE-L, Tables 1 and 3) and
+    ours (zero-shot SP-ROUGE-L averaged over the targets): 1 the same order, 0 unrelated, -1 reversed."""
+    table = results["laft"]
+    ours = [sum(table[system]["targets"][lang]["sp_rougeL"] for lang in ZERO_SHOT) / len(ZERO_SHOT)
+            for system in LAFT_PAPER_ROUGE_ZH]
+    return stats.kendalltau(list(LAFT_PAPER_ROUGE_ZH.values()), ours).statistic, 0.0
 
 
 def mask_predict_difference(*comparisons):
@@ -217,6 +239,22 @@ CLAIMS = [
     Claim("004-csr-distance", "004 Table VI", "CSR vs the mBART finetune: representation distance of Eq. 4",
           "-0.35 (En-De: 8.25 -> 7.90)", "csr_translation", csr_translation_difference("distance", (CSR_PAIR,)), -1,
           (CSR_PAIR,), digits=2),
+    Claim("001-laft-rouge-summarization", "001 Table 1", "LAFT vs mBART (full), summarization: zero-shot "
+          "SP-ROUGE-L", "+2.55 zh / +7.38 fr ROUGE-L", "laft",
+          compare_difference("laft", "mbart_full", "sp_rougeL", ZERO_SHOT, source="laft"), +1, ZERO_SHOT),
+    Claim("001-laft-vs-enc-summarization", "001 Table 1", "LAFT vs mBART (enc), summarization: zero-shot "
+          "SP-ROUGE-L", "+0.52 zh / +4.23 fr ROUGE-L", "laft",
+          compare_difference("laft", "mbart_enc", "sp_rougeL", ZERO_SHOT, source="laft"), +1, ZERO_SHOT),
+    Claim("001-laft-vs-adapter", "001 Table 3", "LAFT vs Adapter, summarization: zero-shot SP-ROUGE-L",
+          "+3.32 zh ROUGE-L (3.8 % vs 4.3 % trainable)", "laft",
+          compare_difference("laft", "adapter", "sp_rougeL", ZERO_SHOT, source="laft"), +1, ZERO_SHOT),
+    Claim("001-laft-language-summarization", "001 §5", "LAFT vs mBART (full), summarization: wrong-language rate, "
+          "% points", "stays in the target language", "laft",
+          compare_difference("laft", "mbart_full", "wrong_language_rate", ZERO_SHOT, source="laft"), -1, ZERO_SHOT),
+    Claim("001-baseline-order", "001 Tables 1, 3", "the order of LAFT and its five baselines in zero-shot "
+          "SP-ROUGE-L, summarization: Kendall tau with the paper's", "1 by definition (zh: LAFT 46.37 > enc 45.85 > "
+          "enc top-2 44.85 > full 43.82 > Adapter 43.05 > TM+adv 31.41)", "laft", laft_order_agreement, 0,
+          ZERO_SHOT, digits=2),
 ]
 
 NOT_MEASURED = [
@@ -280,6 +318,8 @@ SOURCE_TEXT = {
     "sga": f"examples/sga's translation (2000 pairs per language, {SGA_UPDATES} updates per system)",
     "free_generation": f"examples/sga/free_generation.sh's title task (en_XX, {SGA_UPDATES} updates)",
     "csr_translation": "examples/csr's translation (2000 de_DE-en_XX pairs, 500 + 2500 updates vs 3000)",
+    "laft": "examples/laft's summarization (2000 en_XX documents, 1500 updates per system after LAFT's 600 of "
+            "stage 1)",
 }
 
 
@@ -309,8 +349,8 @@ def read_json(path):
 
 def seed_runs(work, seed, fixtures):
     """``{source: (command, its environment additions, what to say when it fails)}``: the runs of one seed."""
-    multisource, sga, free, csr = (os.path.join(work, name)
-                                   for name in ("multisource", "sga", "free_generation", "csr_translation"))
+    multisource, sga, free, csr, laft = (os.path.join(work, name) for name in (
+        "multisource", "sga", "free_generation", "csr_translation", "laft"))
     return {
         "compare": ([sys.executable, COMPARE, work, "small", "--fixtures", fixtures, "--seed", str(seed),
                      "--systems", ",".join(SYSTEMS)], {}, f"make compare with --seed {seed} failed; see {work}/logs/"),
@@ -327,6 +367,8 @@ def seed_runs(work, seed, fixtures):
                              "TGT": CSR_PAIR.split("-")[1],
                              "ZERO_SHOT": " ".join(pair.split("-")[0] for pair in CSR_ZERO_SHOT)},
                             f"examples/csr/run.sh with SEED={seed} failed; see {csr}/"),
+        "laft": (["bash", LAFT, laft, "small"], {"SEED": str(seed), "FIXTURES": fixtures, "TRANSLATE_TRAIN": ""},
+                 f"examples/laft/run.sh with SEED={seed} failed; see {laft}/"),
     }
 
 
@@ -342,6 +384,8 @@ def read_results(work, source):
         return read_tradeoff(os.path.join(work, "free_generation", "tradeoff.tsv"))
     if source == "csr_translation":
         return read_csr_translation(os.path.join(work, "csr_translation"))
+    if source == "laft":
+        return read_laft_summary(os.path.join(work, "laft", "results", "summary.json"))
     return read_sga_summary(os.path.join(work, "sga", "summary.tsv"))
 
 
@@ -395,9 +439,22 @@ def read_csr_translation(work):
                      **{pair: read_json(os.path.join(work, system, f"scores.{pair}.json"))["scores"]["bleu"]
                         for pair in CSR_ZERO_SHOT}}
             for system in CSR_SYSTEMS.values()}
-    distance = {os.path.basename(os.path.dirname(row["model"])): row["distance"]
-                for row in read_json(os.path.join(work, "distance.json"))["models"]}
+    from fairseq_xlgen.analysis.model_measurement import by_model_directory
+
+    distance = by_model_directory(read_json(os.path.join(work, "distance.json"))["models"], "distance")
     return {"bleu": bleu, "distance": {system: distance[system] for system in CSR_SYSTEMS.values()}}
+
+
+def read_laft_summary(path):
+    """examples/laft's summary.json -> the rows of its zero-shot setting (the targets and the trained en_XX) in make
+    compare's form, ``{system: {"targets": {lang: {"sp_rougeL": ..., "wrong_language_rate": ...}}}}`` (names:
+    LAFT_SYSTEMS)."""
+    table = {}
+    for row in read_json(path)["systems"]:
+        if row["setting"] == "zero-shot":
+            targets = table.setdefault(LAFT_SYSTEMS.get(row["system"], row["system"]), {"targets": {}})["targets"]
+            targets[row["lang"]] = {measure: row[measure] for measure in ("sp_rougeL", "rougeL", "wrong_language_rate")}
+    return table
 
 
 def main(argv):
@@ -408,7 +465,7 @@ def main(argv):
     parser.add_argument("--fixtures", default="testbed-small", help="the shipped backbones (fixtures/NAME)")
     parser.add_argument("--only", metavar="RUNS", help=f"comma-separated runs whose claims to run and report, of "
                         f"{','.join(SOURCES)}: make compare's, examples/multisource's, examples/sga's run.sh and "
-                        "free_generation.sh, examples/csr's translation (default: all five)")
+                        "free_generation.sh, examples/csr's translation, examples/laft's run.sh (default: all six)")
     parser.add_argument("--no-run", action="store_true", help="tabulate the finished runs in WORK_DIR without "
                         "starting them (a rerun skips finished work, but checking it takes minutes per seed)")
     args = parser.parse_args(argv)

@@ -12,6 +12,7 @@ import os
 import re
 import sys
 
+from fairseq_xlgen.analysis.model_measurement import by_model_directory
 from fairseq_xlgen.file_io import atomic_output, read_json
 
 SYSTEMS = (("baseline", "mBART finetune"), ("stage2", "CSR (restore + finetune)"))
@@ -31,7 +32,7 @@ def summary(work):
     zero_shot_bleu = {name: [read_json(os.path.join(work, name, f"scores.{pair}.json"))["scores"]["bleu"]
                              for pair in zero_shot] for name, _ in SYSTEMS}
     table = read_json(os.path.join(work, "distance.json"))
-    distances = {os.path.basename(os.path.dirname(row["model"])): row["distance"] for row in table["models"]}
+    distances = by_model_directory(table["models"], "distance")
     pair = table["pairs"][0]
     buckets = [b["name"] for b in scores["baseline"].get("word_accuracy", {}).get("buckets", [])]
     header = (["system", f"BLEU {pair}", "chrF"] + [f"word F ({b})" for b in buckets]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # LAFT (paper 001) and its five baselines on the synthetic benchmark, tiny mBART: language
 # components -> stage 1 (text infilling on monolingual text) -> stage 2 (task finetuning on
-# en_XX) -> fairseq-generate in the target languages -> ROUGE-L / SP-ROUGE-L and wrong-language
+# en_XX) -> fairseq-generate in the target languages (and en_XX) -> ROUGE-L / SP-ROUGE-L and wrong-language
 # rate; zero-shot (task data in en_XX only) and translate-train (the benchmark's gold
 # target-language task data stand in for machine translation). See README.md here.
 #
@@ -9,7 +9,8 @@
 #
 # TASK=summarization (default, length penalty 1.5) or TASK=title (length penalty 3);
 # TARGETS (default de_DE,ru_RU,zh_CN) zero-shot languages; TRANSLATE_TRAIN (default zh_CN)
-# languages of the translate-train setting ('' skips it); SYSTEMS (default all six).
+# languages of the translate-train setting ('' skips it); SYSTEMS (default all six); LAFT_ARGS flags
+# added to both LAFT stages, e.g. '--laft-removal literal' (ablations); STAGE1_UPDATES (settings.sh).
 # Finished steps are skipped, so a second run continues where the first stopped.
 set -euo pipefail
 WORK=${1:?usage: run.sh WORK_DIR [SIZE]}; SIZE=${2:-small}
@@ -21,16 +22,17 @@ finetune() {  # SETTING TRAIN_LANG: the six systems on TRAIN_LANG's task data
   for system in $SYSTEMS; do
     local name=$setting/$system common=(--criterion label_smoothed_cross_entropy --label-smoothing 0.1)
     case $system in
-      laft)
+      laft)  # LAFT_ARGS unquoted: several flags
+        # shellcheck disable=SC2086
         [ "$setting" = zero-shot ] && train laft-stage1 "$STAGE1" "$MONO" --task multilingual_denoising \
           --langs "$LAFT_LANGS" --add-lang-token --arch mbart_laft_tiny --laft-stage 1 --laft-langs "$LAFT_LANGS" \
           --language-components "$WORK/components.pt" --finetune-from-model "$MODEL/model.pt" \
           --mask 0.35 --mask-length span-poisson --poisson-lambda 3.5 --replace-length 1 --mask-random 0.1 \
           --permute-sentences 0 --rotate 0 --insert 0 --no-whole-word-mask-langs zh_CN \
-          --sample-break-mode complete --tokens-per-sample 256 --multilang-sampling-alpha 0.7 "${common[@]}"
-        # shellcheck disable=SC2046  # the data arguments
+          --sample-break-mode complete --tokens-per-sample 256 --multilang-sampling-alpha 0.7 "${common[@]}" ${LAFT_ARGS:-}
+        # shellcheck disable=SC2046,SC2086  # the data arguments, LAFT_ARGS
         train "$name" "$UPDATES" $(summarization "$lang") --arch mbart_laft_tiny --laft-stage 2 \
-          --laft-langs "$LAFT_LANGS" --finetune-from-model "$CKPT/laft-stage1/checkpoint_last.pt" "${common[@]}" ;;
+          --laft-langs "$LAFT_LANGS" --finetune-from-model "$CKPT/laft-stage1/checkpoint_last.pt" "${common[@]}" ${LAFT_ARGS:-} ;;
       tm_adv)
         # validated once, at the end: the held-out language probe of summary.py
         # shellcheck disable=SC2046
@@ -63,9 +65,9 @@ generate() {  # SETTING SYSTEM LANG: decode LANG's test split (skipped when done
 }
 
 finetune zero-shot $SRC
-for system in $SYSTEMS; do
-  log "zero-shot: generate $TARGETS with $system"
-  for lang in ${TARGETS//,/ }; do generate zero-shot "$system" "$lang"; done
+for system in $SYSTEMS; do  # the trained language too: it tells a system that did not learn from one that does not transfer
+  log "zero-shot: generate $TARGETS and the trained $SRC with $system"
+  for lang in ${TARGETS//,/ } $SRC; do generate zero-shot "$system" "$lang"; done
 done
 for lang in ${TRANSLATE_TRAIN//,/ }; do
   finetune "translate-train-$lang" "$lang"

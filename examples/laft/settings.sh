@@ -1,7 +1,8 @@
 # Shared by examples/laft/run.sh and adversary.sh (sourced after WORK and SIZE are set): the
 # training settings of SIZE, the data (benchmark, tiny mbart.cc25, binarized task and monolingual
 # text, language components), fairseq-train with the recipe's flags, and the task data arguments.
-# VALIDATION (default --disable-validation) and SEED (default 1) go to every fairseq-train.
+# VALIDATION (default --disable-validation) and SEED (default 1) go to every fairseq-train; STAGE1_UPDATES
+# (default per SIZE) sets LAFT's stage-1 updates.
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$HERE/../lib.sh"
 TASK=${TASK:-summarization}; SRC=en_XX; TARGETS=${TARGETS:-de_DE,ru_RU,zh_CN}
@@ -16,6 +17,8 @@ case $SIZE in
   base) STAGE1=3000; UPDATES=6000; WARMUP=600; LR=5e-4 ;;
   *) echo "error: SIZE $SIZE: choose tiny, small or base" >&2; exit 2 ;;
 esac
+STAGE1=${STAGE1_UPDATES:-$STAGE1}
+[[ $STAGE1 =~ ^[1-9][0-9]*$ ]] || { echo "error: STAGE1_UPDATES $STAGE1: give a positive number of updates" >&2; exit 2; }
 BENCH=$WORK/benchmark; MODEL=$WORK/pretrained/mbart.cc25; DATA=$WORK/data/$TASK; MONO=$WORK/data/monolingual
 RESULTS=$WORK/results; CKPT=$WORK/checkpoints; LANGS=("$SRC" ${TARGETS//,/ })
 LAFT_LANGS=$(printf '%s\n' "${LANGS[@]}" | paste -sd,)

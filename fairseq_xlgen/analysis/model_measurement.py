@@ -70,3 +70,9 @@ def measure_models(sources: Sequence[ModelSource], measure: str, by_model: Calla
                      "num_updates": cached["num_updates"], measure: cached[measure]})
     rows.sort(key=lambda r: (r["num_updates"], r["kind"] != "pretrained", r["name"]))
     return rows
+
+
+def by_model_directory(rows: Sequence[dict], measure: str) -> Dict[str, dict]:
+    """``{name of the model's directory: {pair: value}}`` of :func:`measure_models` rows (the ``models`` of
+    xlgen-xlrs compute / distance --out), for models saved one per directory (``baseline/checkpoint_last.pt``)."""
+    return {os.path.basename(os.path.dirname(row["model"])): row[measure] for row in rows}
