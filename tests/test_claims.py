@@ -165,7 +165,6 @@ def test_no_run_reads_finished_runs_and_names_an_unfinished_one(tmp_path, capsys
 def _csr_run(tmp_path, seed, bleu, distance):
     """examples/csr's run directory of one seed: ``bleu[system] = (de->en, ru->en, zh->en)``, ``distance[system]`` the
     Eq. 4 distance of de_DE-en_XX (systems: run.sh's baseline and stage2)."""
-
     work = tmp_path / f"seed-{seed}" / "csr_translation"
     for system, (de, ru, zh) in bleu.items():
         (work / system).mkdir(parents=True)

@@ -108,13 +108,16 @@ class Claim:
     digits: int = 1
 
 
+def mean_over_langs(table, system, measure, langs):
+    """``system``'s ``measure`` in a table of make compare's form, averaged over ``langs``."""
+    return sum(table[system]["targets"][lang][measure] for lang in langs) / len(langs)
+
+
 def compare_difference(system, baseline, measure, langs, source="compare"):
     """``system``'s minus ``baseline``'s ``measure`` in make compare's table (or ``source``'s table of the same
     form), averaged over ``langs``."""
     def difference(results):
-        table = results[source]
-        ours = sum(table[system]["targets"][lang][measure] for lang in langs) / len(langs)
-        base = sum(table[baseline]["targets"][lang][measure] for lang in langs) / len(langs)
+        ours, base = (mean_over_langs(results[source], name, measure, langs) for name in (system, baseline))
         return ours - base, base
     return difference
 
@@ -164,9 +167,7 @@ def csr_translation_difference(measure, pairs):
 def laft_order_agreement(results):
     """Kendall's tau between paper 001's order of LAFT and its five baselines (zh ROUGE-L, Tables 1 and 3) and
     ours (zero-shot SP-ROUGE-L averaged over the targets): 1 the same order, 0 unrelated, -1 reversed."""
-    table = results["laft"]
-    ours = [sum(table[system]["targets"][lang]["sp_rougeL"] for lang in ZERO_SHOT) / len(ZERO_SHOT)
-            for system in LAFT_PAPER_ROUGE_ZH]
+    ours = [mean_over_langs(results["laft"], system, "sp_rougeL", ZERO_SHOT) for system in LAFT_PAPER_ROUGE_ZH]
     return stats.kendalltau(list(LAFT_PAPER_ROUGE_ZH.values()), ours).statistic, 0.0
 
 
@@ -453,7 +454,7 @@ def read_laft_summary(path):
     for row in read_json(path)["systems"]:
         if row["setting"] == "zero-shot":
             targets = table.setdefault(LAFT_SYSTEMS.get(row["system"], row["system"]), {"targets": {}})["targets"]
-            targets[row["lang"]] = {measure: row[measure] for measure in ("sp_rougeL", "rougeL", "wrong_language_rate")}
+            targets[row["lang"]] = {measure: row[measure] for measure in ("sp_rougeL", "wrong_language_rate")}
     return table
 
 

@@ -22,17 +22,17 @@ finetune() {  # SETTING TRAIN_LANG: the six systems on TRAIN_LANG's task data
   for system in $SYSTEMS; do
     local name=$setting/$system common=(--criterion label_smoothed_cross_entropy --label-smoothing 0.1)
     case $system in
-      laft)  # LAFT_ARGS unquoted: several flags
-        # shellcheck disable=SC2086
+      laft)
+        local laft_flags; read -ra laft_flags <<< "${LAFT_ARGS:-}"
         [ "$setting" = zero-shot ] && train laft-stage1 "$STAGE1" "$MONO" --task multilingual_denoising \
           --langs "$LAFT_LANGS" --add-lang-token --arch mbart_laft_tiny --laft-stage 1 --laft-langs "$LAFT_LANGS" \
           --language-components "$WORK/components.pt" --finetune-from-model "$MODEL/model.pt" \
           --mask 0.35 --mask-length span-poisson --poisson-lambda 3.5 --replace-length 1 --mask-random 0.1 \
           --permute-sentences 0 --rotate 0 --insert 0 --no-whole-word-mask-langs zh_CN \
-          --sample-break-mode complete --tokens-per-sample 256 --multilang-sampling-alpha 0.7 "${common[@]}" ${LAFT_ARGS:-}
-        # shellcheck disable=SC2046,SC2086  # the data arguments, LAFT_ARGS
+          --sample-break-mode complete --tokens-per-sample 256 --multilang-sampling-alpha 0.7 "${common[@]}" "${laft_flags[@]}"
+        # shellcheck disable=SC2046  # the data arguments
         train "$name" "$UPDATES" $(summarization "$lang") --arch mbart_laft_tiny --laft-stage 2 \
-          --laft-langs "$LAFT_LANGS" --finetune-from-model "$CKPT/laft-stage1/checkpoint_last.pt" "${common[@]}" ${LAFT_ARGS:-} ;;
+          --laft-langs "$LAFT_LANGS" --finetune-from-model "$CKPT/laft-stage1/checkpoint_last.pt" "${common[@]}" "${laft_flags[@]}" ;;
       tm_adv)
         # validated once, at the end: the held-out language probe of summary.py
         # shellcheck disable=SC2046
