@@ -10,10 +10,10 @@ import time
 import pytest
 import torch
 
-from conftest import train_inner_logs
+from conftest import REPO, train_inner_logs
 from fairseq_xlgen.testbed.pretrained_fixtures import build_fixtures
 from fairseq_xlgen.testbed.sizes import TinyModelConfig
-from fairseq_xlgen.pretrained import MBART_LAYOUT, load_pretrained
+from fairseq_xlgen.pretrained import MBART_LAYOUT, XLMR_LAYOUT, load_pretrained
 
 
 def _raw_state(model_dir):
@@ -91,13 +91,21 @@ def test_a_build_killed_mid_pretraining_resumes_from_its_last_checkpoint(backbon
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not (stopped / "fx").exists()
+    # bench/fixture_from_checkpoint.py makes the unfinished run measurable by the benches
+    layout = "mbart.cc25" if backbone == "mbart" else "xlmr.base"
+    at_kill = subprocess.run(
+        [sys.executable, "-m", "bench.fixture_from_checkpoint", "--build", os.path.dirname(os.path.dirname(
+            os.path.dirname(last[0]))), "--model", backbone, "--checkpoint", last[0], "--flags",
+         " ".join(["--vocab-size", "2000", *flags]), "--out", str(tmp_path / "at-kill")],
+        cwd=REPO, env=env, check=True, capture_output=True, text=True)
+    assert int(at_kill.stdout.split("update ")[1]) >= n // 2
+    load_pretrained(str(tmp_path / "at-kill" / layout), MBART_LAYOUT if backbone == "mbart" else XLMR_LAYOUT)
     subprocess.run(command(stopped), env=env, check=True, capture_output=True)
     with open(stopped / "fx" / f"pretrain_{backbone}.log", encoding="utf-8") as f:
         loads = re.findall(r"Loaded checkpoint (\S+) \(epoch \d+ @ (\d+) updates\)", f.read())
     assert [os.path.basename(path) for path, _ in loads] == ["embedding_init.pt", "checkpoint_last.pt"]
     assert int(loads[1][1]) >= n // 2
     assert not glob.glob(str(stopped / ".fx.build-*")), "the build directory is removed when done"
-    layout = "mbart.cc25" if backbone == "mbart" else "xlmr.base"
     whole_state, resumed_state = (_raw_state(parent / "fx" / layout)["model"] for parent in (whole, stopped))
     assert whole_state.keys() == resumed_state.keys()
     for key in whole_state:

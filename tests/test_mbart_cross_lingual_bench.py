@@ -36,3 +36,38 @@ def test_every_pair_and_language_is_measured_on_the_tiny_fixture(benchmark_dir, 
     for row in rows[6:]:
         assert abs(row["encoder_worth"] - (row["encoder_zeroed"] - row["with_encoder"])) < 1e-9
         assert row["with_encoder"] > 0
+
+
+def test_a_checkpoint_becomes_a_model_directory_with_its_weights_and_a_misfit_is_one_line(pretrained_dir, tmp_path):
+    """bench/fixture_from_checkpoint.py: the tiny fixture's own model.pt, given as a build's checkpoint, comes back
+    weight for weight; flags of another size are refused in one line, nothing written."""
+    import shutil
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    build = tmp_path / "build"
+    build.mkdir()
+    shutil.copyfile(f"{pretrained_dir}/mbart.cc25/sentence.bpe.model", build / "spm.model")
+    shutil.copyfile(f"{pretrained_dir}/mbart.cc25/dict.txt", build / "dict.txt")
+
+    def convert(flags, out):
+        return subprocess.run([sys.executable, "-m", "bench.fixture_from_checkpoint", "--build", str(build), "--model",
+                               "mbart", "--checkpoint", f"{pretrained_dir}/mbart.cc25/model.pt", "--flags", flags,
+                               "--out", str(out)], cwd=REPO, capture_output=True, text=True)
+
+    done = convert("", tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"{tmp_path / 'out' / 'mbart.cc25'}\tupdate 0\n"
+    original = torch.load(f"{pretrained_dir}/mbart.cc25/model.pt", weights_only=False)["model"]
+    converted = torch.load(tmp_path / "out" / "mbart.cc25" / "model.pt", weights_only=False)["model"]
+    assert original.keys() == converted.keys()
+    assert all(torch.equal(original[key], converted[key]) for key in original)
+    load_pretrained(str(tmp_path / "out" / "mbart.cc25"), MBART_LAYOUT)
+    refused = convert("--embed-dim 32", tmp_path / "misfit")
+    assert refused.returncode == 2
+    error = refused.stderr.strip().splitlines()[-1]
+    assert "Traceback" not in refused.stderr
+    assert error.startswith("error: --checkpoint ") and "size mismatch" in error and error.endswith("flags")
+    assert list((tmp_path / "misfit").iterdir()) == []
