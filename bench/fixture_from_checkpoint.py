@@ -26,7 +26,8 @@ from fairseq_xlgen.file_io import replace_directory, require_file
 from fairseq_xlgen.pretrained import MBART_LAYOUT, XLMR_LAYOUT
 from fairseq_xlgen.testbed.pretrained_fixtures import build_fixture
 
-LAYOUTS = {"mbart": MBART_LAYOUT, "xlmr": XLMR_LAYOUT}
+#: --model: (layout, the model directory's name in a fixture set, as xlgen-make-fixtures writes it)
+MODELS = {"mbart": (MBART_LAYOUT, "mbart.cc25"), "xlmr": (XLMR_LAYOUT, "xlmr.base")}
 
 
 def fixture_from_checkpoint(build, model, checkpoint, flags, out):
@@ -35,14 +36,14 @@ def fixture_from_checkpoint(build, model, checkpoint, flags, out):
     for path in (spm_model, dict_path):
         require_file(path, "--build file")
     state = load_checkpoint(checkpoint)
-    history = state.get("optimizer_history") or [{"num_updates": 0}]
-    layout = LAYOUTS[model]
-    directory = os.path.join(out, "mbart.cc25" if layout is MBART_LAYOUT else "xlmr.base")
+    updates = (state.get("optimizer_history") or [{"num_updates": 0}])[-1]["num_updates"]
+    layout, name = MODELS[model]
+    directory = os.path.join(out, name)
     os.makedirs(out, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=".fixture-", dir=out)  # renamed into place when complete
     try:
         build_fixture(layout, tmp, spm_model, dict_path, config_from_flags(shlex.split(flags)),
-                      state=state["model"], num_updates=history[-1]["num_updates"])
+                      state=state["model"], num_updates=updates)
         replace_directory(tmp, directory)
     except RuntimeError as e:  # load_state_dict: missing keys or other shapes
         first = str(e).strip().splitlines()[1:2] or [str(e)]
@@ -50,13 +51,13 @@ def fixture_from_checkpoint(build, model, checkpoint, flags, out):
                          "pass the build's own xlgen-make-fixtures flags") from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return directory, history[-1]["num_updates"]
+    return directory, updates
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--build", required=True, help="the fixture build directory (spm.model, dict.txt)")
-    parser.add_argument("--model", required=True, choices=sorted(LAYOUTS), help="which backbone the checkpoint is")
+    parser.add_argument("--model", required=True, choices=sorted(MODELS), help="which backbone the checkpoint is")
     parser.add_argument("--checkpoint", required=True, help="a checkpoint_last.pt (or embedding_init.pt) of that build")
     parser.add_argument("--flags", required=True, help="the build's xlgen-make-fixtures flags, as one string")
     parser.add_argument("--out", required=True, help="output directory (gets mbart.cc25/ or xlmr.base/)")
